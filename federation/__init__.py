@@ -1,0 +1,1 @@
+"""ActivityPub behaviour: inbox pipeline, delivery log, signed fetch. Never imports node."""

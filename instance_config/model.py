@@ -1,0 +1,131 @@
+"""The frozen, typed configuration of one node; every field documented where declared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class Role(StrEnum):
+    """What the node does in the network."""
+
+    TERRITORY = "territory"  #: serves one territory's inhabitants
+    COORDINATOR = "coordinator"  #: also aggregates learnings across the territories it follows
+
+
+class TerritoryLevel(StrEnum):
+    """The administrative scale of the territory."""
+
+    COMMUNE = "commune"
+    INTERCOMMUNAL = "intercommunal"
+    NEIGHBOURHOOD = "neighbourhood"
+    REGION = "region"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    """Where the node lives on the web and what role it plays."""
+
+    #: public scheme://host[:port] of the node, no path; every id and link starts with it
+    base_url: str
+    #: territory (default) or coordinator
+    role: Role = Role.TERRITORY
+
+    @property
+    def domain(self) -> str:
+        """host[:port] as used in handles and WebFinger (`acct:territoire@domain`)."""
+        return urlsplit(self.base_url).netloc.lower()
+
+    @property
+    def host(self) -> str:
+        """The host name alone, without the port."""
+        return (urlsplit(self.base_url).hostname or "").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class TerritoryConfig:
+    """The territory the node serves, as shown on its pages and in its actor."""
+
+    #: display name, e.g. "Saint-Martin-en-Vercors"
+    name: str
+    #: local part of the territory actor's handle: @handle@domain
+    handle: str = "territoire"
+    #: a few sentences shown on the home page and in the actor's summary
+    description: str = ""
+    #: languages of the territory, first is the default for pages and documents
+    languages: tuple[str, ...] = ("fr", "en")
+    #: commune, intercommunal, neighbourhood or region
+    level: TerritoryLevel = TerritoryLevel.COMMUNE
+    #: optional GeoJSON file with the territory's boundary (relative to the data directory)
+    boundary: Path | None = None
+
+    @property
+    def default_language(self) -> str:
+        """The language used when a visitor states no preference."""
+        return self.languages[0]
+
+
+@dataclass(frozen=True, slots=True)
+class FederationConfig:
+    """Who the node federates with, and how carefully."""
+
+    #: if not empty, only these domains (and their subdomains) may federate with the node
+    allowed_domains: tuple[str, ...] = ()
+    #: these domains (and their subdomains) are refused, whatever the allow-list says
+    blocked_domains: tuple[str, ...] = ()
+    #: followers of the territory wait for an admin's approval
+    manual_approval: bool = False
+    #: fetch from and deliver to loopback/private addresses and accept http peers
+    #: (tests and LAN deployments only; off by default against SSRF)
+    allow_private_addresses: bool = False
+
+    def is_domain_allowed(self, domain: str) -> bool:
+        """Whether a remote domain (host or host:port) may federate under this policy.
+
+        A rule names a host and covers its subdomains; a rule with a port covers that port only.
+        """
+        domain = domain.lower()
+        host = domain.rsplit(":", 1)[0] if not domain.endswith("]") else domain
+
+        def matches(rule: str) -> bool:
+            return rule in (domain, host) or host.endswith("." + rule)
+
+        if any(matches(rule) for rule in self.blocked_domains):
+            return False
+        return not self.allowed_domains or any(matches(rule) for rule in self.allowed_domains)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    """The database the node stores everything in."""
+
+    #: SQLAlchemy async URL: sqlite+aiosqlite:///path (default) or postgresql+asyncpg://...
+    url: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded SQLite default."""
+        return self.url.startswith("sqlite")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    """Where `maillage serve` listens (the public address is node.base_url)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceConfig:
+    """Everything a node needs to run, validated once at start-up."""
+
+    #: folder holding maillage.toml, the SQLite database and local files
+    data_dir: Path
+    node: NodeConfig
+    territory: TerritoryConfig
+    federation: FederationConfig
+    database: DatabaseConfig
+    http: HttpConfig

@@ -1,0 +1,64 @@
+"""Write a first maillage.toml: commented, so an admin can read and edit it by hand."""
+
+from __future__ import annotations
+
+import json
+
+from instance_config.model import InstanceConfig
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string (JSON's escapes are valid TOML escapes)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _toml_list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(_toml_string(v) for v in values) + "]"
+
+
+def render_config_toml(config: InstanceConfig, database_url: str) -> str:
+    """The text of maillage.toml for a configuration; `database_url` is written as given
+    (relative SQLite paths stay relative, so the data directory can be moved)."""
+    t, f = config.territory, config.federation
+    boundary = '# boundary = "boundary.geojson"'
+    if t.boundary:
+        relative = (
+            t.boundary.relative_to(config.data_dir)
+            if t.boundary.is_relative_to(config.data_dir)
+            else t.boundary
+        )
+        boundary = f"boundary = {_toml_string(str(relative))}"
+    return f"""\
+# Maillage node configuration.
+# Every key can be overridden by an environment variable MAILLAGE_<SECTION>_<KEY>,
+# e.g. MAILLAGE_DATABASE_URL or MAILLAGE_FEDERATION_MANUAL_APPROVAL=true.
+# Check it with: maillage check --data <this folder>
+
+[node]
+# public scheme://host[:port]; never change it once the node has federated
+base_url = {_toml_string(config.node.base_url)}
+role = {_toml_string(config.node.role.value)}   # territory or coordinator
+
+[territory]
+name = {_toml_string(t.name)}
+# the territory's fediverse handle: @{t.handle}@{config.node.domain}
+handle = {_toml_string(t.handle)}
+description = {_toml_string(t.description)}
+languages = {_toml_list(t.languages)}   # first one is the default language
+level = {_toml_string(t.level.value)}   # commune, intercommunal, neighbourhood or region
+# GeoJSON Polygon/MultiPolygon of the territory, relative to this folder
+{boundary}
+
+[federation]
+allowed_domains = {_toml_list(f.allowed_domains)}   # empty: every domain not blocked
+blocked_domains = {_toml_list(f.blocked_domains)}
+manual_approval = {str(f.manual_approval).lower()}   # followers wait for an admin's approval
+allow_private_addresses = {str(f.allow_private_addresses).lower()}   # tests and LAN only
+
+[database]
+url = {_toml_string(database_url)}   # or postgresql://user:password@host/dbname
+
+[http]
+host = {_toml_string(config.http.host)}   # where `maillage serve` listens
+port = {config.http.port}
+"""

@@ -1,0 +1,257 @@
+"""The `maillage` command: set up, check, migrate and serve a territory node.
+
+Every option can also come from the environment (MAILLAGE_DATA, MAILLAGE_PORT, ...), for
+containers. Errors say what to do next and exit with a non-zero code:
+2 for a usage or configuration problem, 3 for a problem of the machine (port, folder, database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from instance_config import CONFIG_FILE_NAME, ConfigError, InstanceConfig, load_config, parse_config
+from node import __version__
+from node.bootstrap import create_node, describe_created, ensure_writable_folder
+from node.check import check_node
+from node.serve import PortUnavailable, serve
+from node.storage.errors import DatabaseUnavailable
+from node.storage.migrate_cli import upgrade_and_report
+
+EXIT_USAGE = 2
+EXIT_ENVIRONMENT = 3
+DEFAULT_DATA = "maillage-data"
+
+
+class CliError(Exception):
+    """A problem to tell the user in plain words, with the exit code to leave with."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _env(name: str, default: Any = None) -> Any:
+    return os.environ.get(f"MAILLAGE_{name}", default)
+
+
+def _env_flag(name: str) -> bool:
+    return str(_env(name, "")).strip().lower() in ("1", "true", "yes", "on")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; `maillage --help` and each command's --help document everything."""
+    data_help = (
+        f"the node's data folder (default: $MAILLAGE_DATA or ./{DEFAULT_DATA}); "
+        f"holds {CONFIG_FILE_NAME} and the SQLite database"
+    )
+    parser = argparse.ArgumentParser(
+        prog="maillage",
+        description="Maillage: a federated territory node for participatory local democracy.",
+        epilog="Every option can also be set by an environment variable MAILLAGE_<OPTION>, "
+        "e.g. MAILLAGE_DATA, MAILLAGE_PORT, MAILLAGE_BASE_URL.",
+    )
+    parser.add_argument("--version", action="version", version=f"maillage {__version__}")
+    parser.add_argument("--data", default=_env("DATA", DEFAULT_DATA), help=data_help)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--data", default=argparse.SUPPRESS, help=data_help)
+        return sub
+
+    init = command("init", "create a node: configuration, database, keys and a first admin")
+    init.add_argument(
+        "--base-url",
+        default=_env("BASE_URL"),
+        help="public address of the node: scheme, host and port, e.g. https://saint-x.example "
+        "or http://127.0.0.1:8081 ($MAILLAGE_BASE_URL); required",
+    )
+    init.add_argument("--name", default=_env("NAME"), help="the territory's name ($MAILLAGE_NAME)")
+    init.add_argument(
+        "--handle",
+        default=_env("HANDLE", "territoire"),
+        help="the territory's fediverse handle, @HANDLE@host "
+        "(default: territoire; $MAILLAGE_HANDLE)",
+    )
+    init.add_argument(
+        "--lang",
+        choices=("fr", "en"),
+        default=_env("LANG", "fr"),
+        help="default language of the pages (default: fr; $MAILLAGE_LANG)",
+    )
+    init.add_argument(
+        "--database-url",
+        default=_env("DATABASE_URL"),
+        help="database URL (default: SQLite in the data folder; postgresql://user:pass@host/db "
+        "for PostgreSQL; $MAILLAGE_DATABASE_URL)",
+    )
+    init.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        default=_env_flag("ALLOW_PRIVATE_ADDRESSES"),
+        help="let the node fetch from and deliver to loopback/private addresses and accept http "
+        "peers: for tests and LAN deployments only ($MAILLAGE_ALLOW_PRIVATE_ADDRESSES)",
+    )
+
+    serve = command(
+        "serve", "serve the node (creates an embedded default node when the folder has none)"
+    )
+    serve.add_argument("--host", default=_env("HOST"), help="address to listen on ($MAILLAGE_HOST)")
+    serve.add_argument(
+        "--port", type=int, default=_env("PORT"), help="port to listen on ($MAILLAGE_PORT)"
+    )
+
+    command("check", "validate the configuration and the database, and say how to fix problems")
+
+    db = command("db", "database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="apply pending schema migrations")
+    upgrade.add_argument("--data", default=argparse.SUPPRESS, help=data_help)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    handler = _HANDLERS[args.command]
+    try:
+        return handler(args)
+    except CliError as exc:
+        print(f"maillage: {exc}", file=sys.stderr)
+        return exc.code
+    except ConfigError as exc:
+        print("maillage: the configuration has problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print(
+            f"Fix them in {Path(args.data) / CONFIG_FILE_NAME} and run the command again.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except DatabaseUnavailable as exc:
+        print(f"maillage: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _init(args: argparse.Namespace) -> int:
+    data = Path(args.data)
+    if (data / CONFIG_FILE_NAME).exists():
+        raise CliError(
+            f"{data} already holds a node ({CONFIG_FILE_NAME} exists). "
+            f"Check it with `maillage check --data {data}`, or choose another folder with --data."
+        )
+    if not args.base_url:
+        raise CliError("--base-url is required, e.g. --base-url https://saint-x.example")
+    raw = _init_settings(args)
+    config = parse_config(raw, data, os.environ)
+    _create(config, raw["database"]["url"], f"Created node {config.node.base_url} in {data}.")
+    print(f"Start it with: maillage serve --data {data}")
+    return 0
+
+
+def _init_settings(args: argparse.Namespace, base_url: str | None = None) -> dict[str, Any]:
+    """Configuration values for a new node from the init (or serve) options."""
+    lang = getattr(args, "lang", "fr")
+    name = getattr(args, "name", None) or ("Mon territoire" if lang == "fr" else "My territory")
+    languages = ["fr", "en"] if lang == "fr" else ["en", "fr"]
+    return {
+        "node": {"base_url": base_url or args.base_url},
+        "territory": {
+            "name": name,
+            "handle": getattr(args, "handle", "territoire"),
+            "languages": languages,
+        },
+        "federation": {"allow_private_addresses": getattr(args, "allow_private_addresses", False)},
+        "database": {"url": getattr(args, "database_url", None) or "sqlite:///maillage.sqlite3"},
+    }
+
+
+def _create(config: InstanceConfig, database_url: str, headline: str) -> None:
+    ensure = _guard(ensure_writable_folder)
+    ensure(config.data_dir)
+    credentials = asyncio.run(create_node(config, database_url))
+    print(headline)
+    for line in describe_created(config, credentials):
+        print(line)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    data = Path(args.data)
+    _guard(ensure_writable_folder)(data)
+    if not (data / CONFIG_FILE_NAME).exists():
+        port = args.port or 8080
+        raw = _init_settings(args, base_url=f"http://127.0.0.1:{port}")
+        raw["http"] = {"port": port}
+        config = parse_config(raw, data, {})
+        _create(
+            config,
+            raw["database"]["url"],
+            f"No configuration in {data}: created an embedded default node "
+            f"(SQLite, http://127.0.0.1:{port}, French); "
+            f"edit {data / CONFIG_FILE_NAME} to name your territory.",
+        )
+    overrides: dict[str, dict[str, Any]] = {"http": {}}
+    if args.host:
+        overrides["http"]["host"] = args.host
+    if args.port:
+        overrides["http"]["port"] = args.port
+    config = load_config(data, os.environ, overrides)
+    try:
+        serve(config)
+    except PortUnavailable as exc:
+        raise CliError(str(exc), EXIT_ENVIRONMENT) from None
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    data = Path(args.data)
+    config = load_config(data, os.environ)
+    problems = asyncio.run(check_node(config))
+    if problems:
+        print(f"maillage: {len(problems)} problem(s) in {data}:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"OK: {data} holds a valid node for {config.territory.name} at {config.node.base_url}.")
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.data), os.environ)
+    print(asyncio.run(upgrade_and_report(config.database.url)))
+    return 0
+
+
+def _guard(function: Callable[[Path], None]) -> Callable[[Path], None]:
+    """Turn an unwritable folder into a CLI message with exit code 3."""
+
+    def guarded(path: Path) -> None:
+        try:
+            function(path)
+        except OSError as exc:
+            raise CliError(
+                f"cannot write to {path} ({exc.strerror or exc}). Choose another folder with "
+                "--data, or give this user write access to it.",
+                EXIT_ENVIRONMENT,
+            ) from None
+
+    return guarded
+
+
+_HANDLERS: Mapping[str, Callable[[argparse.Namespace], int]] = {
+    "init": _init,
+    "serve": _serve,
+    "check": _check,
+    "db": _db,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The territory's concepts and their rules; no I/O."""

@@ -1,0 +1,94 @@
+"""Running the web server: start-up checks, listening, and a graceful stop on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import signal
+
+from aiohttp import web
+
+from instance_config import InstanceConfig
+from node.bootstrap import describe_created
+from node.logs import AccessLogger, configure_logging
+from node.services.setup import initialise_node
+from node.storage.engine import make_engine, make_sessionmaker
+from node.storage.errors import reporting_database_errors
+from node.storage.migrate import schema_state, upgrade_database
+from node.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+#: Seconds in-flight requests get to finish after SIGTERM before the server closes them.
+SHUTDOWN_GRACE_SECONDS = 20.0
+
+
+class PortUnavailable(Exception):
+    """The listening address is taken or not allowed; the message says what to do."""
+
+
+def serve(config: InstanceConfig) -> None:
+    """Serve the node until SIGTERM or SIGINT, then finish in-flight requests and close."""
+    configure_logging()
+    asyncio.run(_serve(config))
+
+
+async def _prepare_database(config: InstanceConfig) -> None:
+    """Apply pending migrations and make sure the node's own actors exist."""
+    engine = make_engine(config.database.url)
+    try:
+        async with reporting_database_errors(config.database.url):
+            state = await schema_state(engine)
+            if not state.is_current:
+                log.info("applying migrations", extra={"from": state.current, "to": state.head})
+                await upgrade_database(engine)
+            credentials = await initialise_node(make_sessionmaker(engine), config)
+    finally:
+        await engine.dispose()
+    if credentials is not None:
+        for line in describe_created(config, credentials):
+            print(line, flush=True)
+
+
+async def _serve(config: InstanceConfig) -> None:
+    await _prepare_database(config)
+    runner = web.AppRunner(
+        create_app(config), access_log_class=AccessLogger, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+    )
+    await runner.setup()
+    host, port = config.http.host, config.http.port
+    site = web.TCPSite(runner, host, port, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise PortUnavailable(_port_message(exc, host, port)) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(
+        f"Maillage is serving {config.territory.name} at {config.node.base_url} "
+        f"(listening on {host}:{port}); stop it with Ctrl+C.",
+        flush=True,
+    )
+    log.info("serving", extra={"base_url": config.node.base_url, "host": host, "port": port})
+    await stop.wait()
+    log.info("stopping: finishing in-flight requests", extra={"grace_s": SHUTDOWN_GRACE_SECONDS})
+    await runner.cleanup()
+    log.info("stopped")
+
+
+def _port_message(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use. Stop the program using it, or choose "
+            "another port with --port (or MAILLAGE_PORT)."
+        )
+    if exc.errno == errno.EACCES:
+        return (
+            f"not allowed to listen on {host}:{port}. Ports below 1024 need privileges: use a "
+            "port such as 8080 behind a reverse proxy."
+        )
+    return f"cannot listen on {host}:{port} ({exc.strerror or exc}). Check --host and --port."

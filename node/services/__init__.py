@@ -1,0 +1,1 @@
+"""Use cases of the node: each one transaction."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy models, the engine, repositories and alembic migrations."""

@@ -1,0 +1,1 @@
+"""HTTP: HTML pages, ActivityPub endpoints, well-known discovery; handlers stay thin."""

@@ -1,0 +1,54 @@
+"""Rendering server-side pages with the visitor's language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from node import __version__
+from node.web.i18n import LANGUAGE_COOKIE, choose_language, translator
+from node.web.keys import config_key, templates_key
+
+ONE_YEAR = 365 * 24 * 3600
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def make_templates() -> Environment:
+    """The Jinja environment: packaged templates, HTML autoescaping on."""
+    return Environment(
+        loader=PackageLoader("node.web", "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(
+    request: web.Request, template: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    """An HTML page in the visitor's language; ?lang= also remembers the choice in a cookie."""
+    config = request.app[config_key]
+    language = choose_language(request, config.territory.default_language)
+    page = (
+        request.app[templates_key]
+        .get_template(template)
+        .render(
+            {
+                **context,
+                "_": translator(language),
+                "lang": language,
+                "config": config,
+                "version": __version__,
+                "path": request.path,
+            }
+        )
+    )
+    response = web.Response(text=page, status=status, content_type="text/html")
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept, Accept-Language, Cookie"
+    if request.query.get("lang") == language:
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=ONE_YEAR, samesite="Lax")
+    return response

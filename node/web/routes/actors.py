@@ -1,0 +1,78 @@
+"""Local actors: the ActivityPub document or an HTML page at the same URL, and their collections."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.convert.actors import actor_to_as
+from node.convert.collections import empty_ordered_collection
+from node.convert.urls import ACTOR_COLLECTIONS, actor_id, collection_url, handle_of
+from node.domain.actors import ActorKind
+from node.services.directory import find_actor_of_kind, find_local_actor
+from node.storage.models import LocalActor
+from node.web.keys import config_key, keyring_key, sessions_key
+from node.web.negotiation import activity_response, wants_activitypub
+from node.web.render import render
+from protocols.html import text_to_html
+
+routes = web.RouteTableDef()
+
+_KIND_LABELS = {
+    ActorKind.INSTANCE: "Compte du nœud",
+    ActorKind.TERRITORY: "Territoire",
+    ActorKind.CIRCLE: "Cercle",
+    ActorKind.PERSON: "Membre",
+}
+
+
+async def _require_actor(request: web.Request) -> LocalActor:
+    """The actor named by the URL: /actor is the instance actor, /actors/{name} the others."""
+    sessions = request.app[sessions_key]
+    name = request.match_info.get("name")
+    if name is None:
+        actor = await find_actor_of_kind(sessions, ActorKind.INSTANCE)
+    else:
+        actor = await find_local_actor(sessions, name)
+        if actor is not None and actor.kind == ActorKind.INSTANCE:
+            actor = None  # the instance actor lives at /actor only
+    if actor is None:
+        raise web.HTTPNotFound(text="no such actor on this node")
+    return actor
+
+
+@routes.get("/actor")
+@routes.get("/actors/{name}")
+async def actor_get(request: web.Request) -> web.StreamResponse:
+    """The actor as ActivityPub JSON for fediverse servers, as a page for browsers."""
+    actor = await _require_actor(request)
+    config = request.app[config_key]
+    if wants_activitypub(request):
+        keys = request.app[keyring_key].keys_for(actor)
+        return activity_response(actor_to_as(config, actor, keys))
+    if actor.kind == ActorKind.TERRITORY:
+        raise web.HTTPFound("/")  # the territory's page is the home page
+    return render(
+        request,
+        "actor.html",
+        {
+            "name": actor.display_name,
+            "handle": handle_of(config, actor),
+            "actor_id": actor_id(config, actor),
+            "kind_label": _KIND_LABELS[ActorKind(actor.kind)],
+            "summary_html": text_to_html(actor.summary) if actor.summary else "",
+        },
+    )
+
+
+async def collection_get(request: web.Request) -> web.StreamResponse:
+    """One of the actor's collections as a paged OrderedCollection."""
+    actor = await _require_actor(request)
+    name = request.match_info["collection"]
+    url = collection_url(request.app[config_key], actor, name)
+    return activity_response(empty_ordered_collection(url, page=request.query.get("page")))
+
+
+for prefix in ("/actor", "/actors/{name}"):
+    routes.get(f"{prefix}/{{collection:{'|'.join(c for c in ACTOR_COLLECTIONS if c != 'inbox')}}}")(
+        collection_get
+    )

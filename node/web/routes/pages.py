@@ -1,0 +1,32 @@
+"""The territory's public pages."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.convert.urls import actor_id, handle_of
+from node.domain.actors import ActorKind
+from node.services.directory import find_actor_of_kind
+from node.web.keys import config_key, sessions_key
+from node.web.render import render
+from protocols.html import text_to_html
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/")
+async def home_get(request: web.Request) -> web.StreamResponse:
+    """The territory's home page: who it is, how to follow it, what this node is."""
+    config = request.app[config_key]
+    territory = await find_actor_of_kind(request.app[sessions_key], ActorKind.TERRITORY)
+    if territory is None:
+        raise web.HTTPServiceUnavailable(text="this node is not initialised: run `maillage init`")
+    return render(
+        request,
+        "home.html",
+        {
+            "handle": handle_of(config, territory),
+            "territory_id": actor_id(config, territory),
+            "description_html": text_to_html(config.territory.description),
+        },
+    )
