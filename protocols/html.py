@@ -12,7 +12,8 @@ nh3, the Ammonia sanitiser, so that what we show matches what Mastodon users see
 - classes: microformats (``h-* p-* u-* dt-* e-*``), ``mention hashtag ellipsis invisible
   quote-inline``;
 - links only for the schemes in LINK_SCHEMES; any other link (relative, ``javascript:``,
-  ``mailto:``, missing ``href``) becomes its text; every link gets ``rel="nofollow noopener"``.
+  ``mailto:``, missing ``href``) becomes its text; every link gets ``rel="nofollow noopener"``
+  (``target="_blank"`` is left to the page that shows the HTML).
 
 nh3 always has the last word: the small rewrite done in Python (headings, link unwrapping,
 math) runs between two nh3 passes, so a mistake there cannot let markup through.
@@ -52,9 +53,12 @@ LINK_REL = "nofollow noopener"
 """The ``rel`` every link gets, whatever it had."""
 
 MAX_TAGS = 10_000
-"""Above this many ``<``, sanitize_html keeps only the text. Deeply nested markup makes
-HTML parsing quadratic (100,000 nested ``<div>`` take about 18 s in nh3); no real post
-comes near this."""
+"""Above this many ``<``, markup is reduced to its text without being parsed: deeply nested
+markup makes HTML parsing quadratic (100,000 nested ``<div>`` take about 18 s in nh3)."""
+
+MAX_HTML_LENGTH = 100_000
+"""Above this many characters, likewise: nh3 is quadratic on long runs of bare ``&``
+(500,000 of them take about 2 s). A long article is well under this."""
 
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # What Sanitize (Mastodon's sanitiser) drops with its content by default; math is handled.
@@ -65,9 +69,10 @@ _ALLOWED_CLASS = re.compile(
     r"(?:h|p|u|dt|e)-.*|mention|hashtag|ellipsis|invisible|quote-inline", re.S
 )
 _CLASS_SEPARATOR = re.compile(r"[\t\n\f\r ]+")
-# Sanitize::REGEX_PROTOCOL: the scheme of a link, if it has one.
-_URL_SCHEME = re.compile(r"\s*([^/#]*?)(?::|&#0*58|&#x0*3a)", re.I)
-_NEEDS_REWRITE = re.compile(r"<(?:h[1-6]|math)[\s>/]")
+# The scheme of a link, if it has one (RFC 3986 syntax; nh3 hands over decoded values).
+_URL_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
+# Elements only the first pass keeps: where they appear, the rewrite and final pass must run.
+_NEEDS_REWRITE = re.compile(r"<(?:h[1-6]|math|semantics|annotation)[\s>/]")
 _LINK_START_TAG = re.compile(r"<a(?=[\s>])[^>]*>")
 # Characters XML 1.0 forbids (Atom feeds) and that have no business in text anyway.
 _FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -81,15 +86,19 @@ def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
     if attribute == "translate":
         return value if value == "no" else None
     if attribute == "href":
-        scheme = _URL_SCHEME.match(value)
+        scheme = _URL_SCHEME.match(value.lstrip())
         return value if scheme and scheme.group(1).lower() in LINK_SCHEMES else None
     return value
 
 
-def _cleaner(tags: frozenset[str], attributes: dict[str, frozenset[str]]) -> Callable[[str], str]:
+def _cleaner(
+    tags: frozenset[str],
+    attributes: dict[str, frozenset[str]],
+    dropped: frozenset[str] = _DROPPED_WITH_CONTENT,
+) -> Callable[[str], str]:
     """An nh3 pass with Mastodon's rules over the given elements and attributes."""
     tag_set = set(tags)
-    dropped = set(_DROPPED_WITH_CONTENT)
+    dropped_set = set(dropped)
     attribute_map = {name: set(allowed) for name, allowed in attributes.items()}
     schemes = set(LINK_SCHEMES)
 
@@ -97,7 +106,7 @@ def _cleaner(tags: frozenset[str], attributes: dict[str, frozenset[str]]) -> Cal
         return nh3.clean(
             fragment,
             tags=tag_set,
-            clean_content_tags=dropped,
+            clean_content_tags=dropped_set,
             attributes=attribute_map,
             attribute_filter=_filter_attribute,
             strip_comments=True,
@@ -204,8 +213,13 @@ def _start_tag(tag: str, attrs: list[tuple[str, str | None]]) -> str:
     return f"<{tag}{rendered}>"
 
 
+def _too_costly(fragment: str) -> bool:
+    """Whether parsing ``fragment`` could cost more than a real post ever needs."""
+    return len(fragment) > MAX_HTML_LENGTH or fragment.count("<") > MAX_TAGS
+
+
 def _needs_rewrite(cleaned: str) -> bool:
-    """Whether nh3's output holds a heading, math or a link without href (cheap check)."""
+    """Whether nh3's first-pass output holds a heading, math or a link without href."""
     if _NEEDS_REWRITE.search(cleaned):
         return True
     # nh3 escapes '"' inside attribute values, so ' href="' can only be the attribute itself.
@@ -215,11 +229,12 @@ def _needs_rewrite(cleaned: str) -> bool:
 def sanitize_html(fragment: str) -> str:
     """Make untrusted HTML safe to store and show, keeping what Mastodon keeps.
 
-    See the module docstring for the rules. Oversized markup (more than MAX_TAGS tags)
-    is reduced to its text, to bound the parsing cost an attacker can cause.
+    See the module docstring for the rules. Markup longer than MAX_HTML_LENGTH or with
+    more than MAX_TAGS tags is reduced to its text, to bound the parsing cost an attacker
+    can cause.
     """
-    if fragment.count("<") > MAX_TAGS:
-        return text_to_html(html_to_text(fragment), linkify=False)
+    if _too_costly(fragment):
+        return text_to_html(_crude_text(fragment), linkify=False)
     cleaned = _first_pass(fragment)
     if not _needs_rewrite(cleaned):
         return cleaned
@@ -237,34 +252,32 @@ _BLOCK_TAGS = frozenset(
     | {"section", "summary", "table", "tr", "ul"}
     | _HEADINGS
 )
-_SKIPPED_TAGS = frozenset(
-    {"head", "iframe", "noembed", "noframes", "noscript", "object", "script", "style"}
-    | {"svg", "template", "textarea", "title", "xmp"}
-)
-_PARAGRAPH = "\x1e"  # markers: html_to_text removes these characters from the input text
+_PARAGRAPH = "\x1e"  # markers; _FORBIDDEN_CHARACTERS removes them from the text itself
 _LINE = "\x1f"
 _WHITESPACE = re.compile(r"\s+")
-_PARAGRAPHS = re.compile(f"[ {_LINE}]*{_PARAGRAPH}[ {_PARAGRAPH}{_LINE}]*")
+_CRUDE_TAG = re.compile(r"<[^<>]*>")
+
+# Raw HTML never reaches html.parser, which is quadratic on some malformed input (and
+# raises on some): nh3 first turns it into well-formed markup that keeps only structure.
+_structure_pass = _cleaner(
+    _BLOCK_TAGS | {"br", "math", "semantics", "annotation"},
+    {"math": frozenset({"display"}), "annotation": frozenset({"encoding"})},
+    dropped=_DROPPED_WITH_CONTENT | {"head", "object", "template", "textarea", "title"},
+)
 
 
 class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML fragment with paragraph and line-break markers."""
+    """Collects the text of nh3-normalised HTML with paragraph and line-break markers."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self._skipping: list[str] = []
         self._pre = 0
         self._math: _MathText | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._skipping:
-            if tag == self._skipping[-1]:
-                self._skipping.append(tag)
-        elif self._math is not None:
+        if self._math is not None:
             self._math.start(tag, attrs)
-        elif tag in _SKIPPED_TAGS:
-            self._skipping.append(tag)
         elif tag == "math":
             self._math = _MathText(dict(attrs).get("display"))
         elif tag == "br":
@@ -273,16 +286,8 @@ class _TextExtractor(HTMLParser):
             self.parts.append(_PARAGRAPH)
             self._pre += tag == "pre"
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED_TAGS or tag == "math":
-            return
-        self.handle_starttag(tag, attrs)
-
     def handle_endtag(self, tag: str) -> None:
-        if self._skipping:
-            if tag == self._skipping[-1]:
-                self._skipping.pop()
-        elif self._math is not None:
+        if self._math is not None:
             self._math.end(tag)
             if self._math.depth == 0:
                 self.parts.append(self._math.result())
@@ -293,8 +298,6 @@ class _TextExtractor(HTMLParser):
                 self._pre -= 1
 
     def handle_data(self, data: str) -> None:
-        if self._skipping:
-            return
         data = _FORBIDDEN_CHARACTERS.sub("", data)
         if self._math is not None:
             self._math.data(data)
@@ -304,19 +307,31 @@ class _TextExtractor(HTMLParser):
             self.parts.append(_WHITESPACE.sub(" ", data))
 
 
+def _crude_text(fragment: str) -> str:
+    """Text of markup too large to parse: tags cut out by pattern, entities decoded.
+
+    Linear in the input whatever it holds (``<[^<>]*>`` never rescans), which is all that
+    matters for a document built to be expensive.
+    """
+    text = html.unescape(_CRUDE_TAG.sub(" ", fragment))
+    return _WHITESPACE.sub(" ", _FORBIDDEN_CHARACTERS.sub("", text)).strip()
+
+
 def html_to_text(fragment: str) -> str:
     """Plain text of an HTML fragment, for summaries, Atom titles and search.
 
     Tags are dropped (with the content of script, style and the like), entities decoded,
     whitespace collapsed; paragraphs and other blocks are separated by a blank line and
-    ``<br>`` gives a line break. Characters that XML forbids are removed.
+    ``<br>`` gives a line break. Characters that XML forbids are removed. Markup longer
+    than MAX_HTML_LENGTH or with more than MAX_TAGS tags gives its text on one line.
     """
+    if _too_costly(fragment):
+        return _crude_text(fragment)
     extractor = _TextExtractor()
-    extractor.feed(_FORBIDDEN_CHARACTERS.sub("", fragment))
+    extractor.feed(_structure_pass(fragment))
     extractor.close()
-    text = "".join(extractor.parts)
     paragraphs = []
-    for paragraph in _PARAGRAPHS.split(text):
+    for paragraph in "".join(extractor.parts).split(_PARAGRAPH):
         lines = [line.strip() for line in paragraph.split(_LINE)]
         while lines and not lines[0]:
             lines.pop(0)
@@ -339,15 +354,19 @@ _SHOWN_URL_LENGTH = 30
 
 def _trim_url(url: str) -> str:
     """Drop punctuation that ends the sentence rather than the URL (and unmatched brackets)."""
-    while url:
-        last = url[-1]
+    closed = {bracket: url.count(bracket) for bracket in _CLOSING_BRACKETS}
+    opened = {bracket: url.count(opening) for bracket, opening in _CLOSING_BRACKETS.items()}
+    end = len(url)
+    while end:
+        last = url[end - 1]
         if last in _TRAILING_PUNCTUATION:
-            url = url[:-1]
-        elif last in _CLOSING_BRACKETS and url.count(last) > url.count(_CLOSING_BRACKETS[last]):
-            url = url[:-1]
+            end -= 1
+        elif last in closed and closed[last] > opened[last]:
+            closed[last] -= 1
+            end -= 1
         else:
             break
-    return url
+    return url[:end]
 
 
 def _link(url: str) -> str:
@@ -368,9 +387,8 @@ def _link(url: str) -> str:
 def _escape_text(text: str, *, attribute: bool = False) -> str:
     """Escape as nh3 serialises, so that our own markup is stable under sanitize_html."""
     escaped = text.replace("&", "&amp;").replace("\xa0", "&nbsp;")
-    if attribute:
-        return escaped.replace('"', "&quot;")
-    return escaped.replace("<", "&lt;").replace(">", "&gt;")
+    escaped = escaped.replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace('"', "&quot;") if attribute else escaped
 
 
 def _linkify(line: str) -> str:

@@ -15,6 +15,7 @@ from node.services.setup import AdminCredentials, initialise_node
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.migrate import upgrade_database
 from node.web.app import create_app
+from tests.testrig.fixtures import fedify_peer, fedify_peer_dir  # noqa: F401
 from tests.testrig.postgres import PostgresServer, PostgresUnavailable, start_postgres
 
 BASE_URL = "https://saint-x.example"
@@ -80,3 +81,4 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path}/node.sqlite3"
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.create_database(f"test_{uuid.uuid4().hex[:12]}")
+

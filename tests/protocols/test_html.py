@@ -11,6 +11,7 @@ import pytest
 from protocols.html import (
     ALLOWED_TAGS,
     LINK_REL,
+    MAX_HTML_LENGTH,
     MAX_TAGS,
     html_to_text,
     sanitize_html,
@@ -215,6 +216,17 @@ def test_math_becomes_its_tex_annotation() -> None:
     assert sanitize_html(math) == "<p>a $$x^2 &lt; 3$$ b y c </p>"
 
 
+def test_math_parts_outside_math_are_dropped() -> None:
+    for stray in (
+        '<annotation encoding="x">t</annotation><semantics>s</semantics>',
+        '<p><annotation encoding="application/x-tex">t</annotation></p>',
+        '<p>x<semantics lang="fr"><mi>y</mi></semantics></p>',
+    ):
+        output = sanitize_html(stray)
+        assert_only_allowed_markup(output)
+        assert "annotation" not in output and "semantics" not in output
+
+
 def test_entities_survive() -> None:
     assert sanitize_html("<p>a&nbsp;b &amp; &lt;c&gt; é</p>") == "<p>a&nbsp;b &amp; &lt;c&gt; é</p>"
 
@@ -224,6 +236,34 @@ def test_oversized_markup_keeps_only_text_quickly() -> None:
     output = sanitize_html("<div>" * (MAX_TAGS * 10) + "deep")
     assert time.perf_counter() - started < 5
     assert output == "<p>deep</p>"
+
+
+@pytest.mark.parametrize(
+    "costly",
+    [
+        "&" * (MAX_HTML_LENGTH * 5),  # quadratic in nh3
+        "&a" * (MAX_HTML_LENGTH * 2),
+        "<!--" * (MAX_TAGS - 1),  # quadratic in html.parser
+        "<a" * (MAX_TAGS - 1),
+        "<![" * (MAX_TAGS - 1),  # html.parser raises on this
+        "<div>" * (MAX_TAGS * 10),
+        '<a href="' + " " * (MAX_HTML_LENGTH - 20) + '">x</a>',
+    ],
+)
+def test_costly_input_stays_cheap(costly: str) -> None:
+    started = time.perf_counter()
+    sanitized = sanitize_html(costly)
+    text = html_to_text(costly)
+    assert time.perf_counter() - started < 3
+    assert_only_allowed_markup(sanitized)
+    assert isinstance(text, str)
+
+
+def test_long_text_around_urls_stays_cheap() -> None:
+    started = time.perf_counter()
+    html = text_to_html("http://example.org/" + ")" * 50_000 + " " + "http://x." + "." * 50_000)
+    assert time.perf_counter() - started < 1
+    assert re.findall(r'href="([^"]*)"', html) == ["http://example.org/", "http://x"]
 
 
 def test_deeply_nested_allowed_markup_does_not_crash() -> None:

@@ -145,7 +145,7 @@ async def nodeinfo_get(request: web.Request) -> web.StreamResponse:
         "version": version,
         "software": software,
         "protocols": ["activitypub"],
-        "services": {"inbound": [], "outbound": ["atom1.0"]},
+        "services": {"inbound": [], "outbound": []},
         "openRegistrations": False,
         "usage": {
             "users": {
