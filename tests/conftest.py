@@ -81,4 +81,3 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path}/node.sqlite3"
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.create_database(f"test_{uuid.uuid4().hex[:12]}")
-

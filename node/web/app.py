@@ -2,30 +2,57 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from federation.delivery.worker import DeliveryWorker
+from federation.http import FederationClient
+from federation.inbox.worker import InboxWorker
 from instance_config import InstanceConfig
+from node import __version__
+from node.services.inbox_handlers import inbox_handlers
+from node.services.runtime import make_runtime
+from node.storage.base import utcnow
 from node.storage.engine import make_engine, make_sessionmaker
+from node.storage.inbox import SqlInbox
 from node.storage.keyring import KeyRing
+from node.storage.outbox import SqlDeliveryStore
 from node.web.errors import error_middleware
-from node.web.keys import config_key, engine_key, keyring_key, sessions_key, templates_key
+from node.web.keys import (
+    config_key,
+    delivery_worker_key,
+    engine_key,
+    inbox_store_key,
+    inbox_worker_key,
+    keyring_key,
+    runtime_key,
+    sessions_key,
+    templates_key,
+)
 from node.web.render import STATIC_DIR, make_templates
-from node.web.routes import actors, health, pages, wellknown
+from node.web.routes import actors, health, inbox, notes, pages, wellknown
 
 #: Largest request body accepted, as Mastodon's inbox (MAX_JSON_SIZE): 1 MB.
 MAX_BODY_BYTES = 1_000_000
 
 
-def create_app(config: InstanceConfig) -> web.Application:
-    """Build the node's web application for a configuration; resources open on start-up."""
+def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Application:
+    """Build the node's web application for a configuration; resources open on start-up.
+
+    `workers=False` leaves the inbox and delivery workers to the caller's `run_once()`
+    (deterministic tests).
+    """
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[config_key] = config
     app[keyring_key] = KeyRing()
     app[templates_key] = make_templates()
     app.cleanup_ctx.append(_database)
-    for module in (wellknown, actors, pages, health):
+    app.cleanup_ctx.append(_federation)
+    if workers:
+        app.cleanup_ctx.append(_workers)
+    for module in (wellknown, actors, notes, inbox, pages, health):
         app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
     return app
@@ -38,3 +65,32 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[sessions_key] = make_sessionmaker(engine)
     yield
     await engine.dispose()
+
+
+async def _federation(app: web.Application) -> AsyncIterator[None]:
+    """The outbound client, the shared runtime and the two workers (not yet running)."""
+    config = app[config_key]
+    client = FederationClient.from_config(config, __version__)
+    await client.start()
+    runtime = make_runtime(config, app[sessions_key], client, app[keyring_key])
+    inbox_store = SqlInbox(app[sessions_key])
+    delivery = DeliveryWorker(SqlDeliveryStore(app[sessions_key]), client, runtime.signers, utcnow)
+    runtime.wake_delivery = delivery.wakeup.set
+    app[runtime_key] = runtime
+    app[inbox_store_key] = inbox_store
+    app[inbox_worker_key] = InboxWorker(inbox_store, inbox_handlers(runtime), utcnow)
+    app[delivery_worker_key] = delivery
+    yield
+    await client.close()
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    """Run the inbox and delivery workers for the life of the server."""
+    tasks = [
+        asyncio.create_task(app[inbox_worker_key].run_forever(), name="inbox-worker"),
+        asyncio.create_task(app[delivery_worker_key].run_forever(), name="delivery-worker"),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

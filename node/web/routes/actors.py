@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from node.convert.actors import actor_to_as
-from node.convert.collections import empty_ordered_collection
+from node.convert.collections import ordered_collection, ordered_collection_page
 from node.convert.urls import ACTOR_COLLECTIONS, actor_id, collection_url, handle_of
 from node.domain.actors import ActorKind
 from node.services.directory import find_actor_of_kind, find_local_actor
+from node.services.timeline import PAGE_SIZE, follow_page, outbox_page
 from node.storage.models import LocalActor
 from node.web.keys import config_key, keyring_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
@@ -64,15 +67,38 @@ async def actor_get(request: web.Request) -> web.StreamResponse:
     )
 
 
+def _page_number(request: web.Request) -> int | None:
+    """?page=N (1-based) or None for the collection itself; anything else is a 400."""
+    raw = request.query.get("page")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        raise web.HTTPBadRequest(text="page must be a positive number")
+    return int(raw)
+
+
 async def collection_get(request: web.Request) -> web.StreamResponse:
     """One of the actor's collections as a paged OrderedCollection."""
     actor = await _require_actor(request)
+    config = request.app[config_key]
+    sessions = request.app[sessions_key]
     name = request.match_info["collection"]
-    url = collection_url(request.app[config_key], actor, name)
-    return activity_response(empty_ordered_collection(url, page=request.query.get("page")))
+    page = _page_number(request)
+    url = collection_url(config, actor, name)
+    items: list[Any]
+    if name in ("followers", "following"):
+        total, items = await follow_page(
+            sessions, actor_id(config, actor), followers=name == "followers", page=page
+        )
+    elif name == "outbox":
+        total, items = await outbox_page(sessions, actor.id, page)
+    else:  # featured: nothing is pinned yet
+        total, items = 0, []
+    if page is None:
+        return activity_response(ordered_collection(url, total))
+    return activity_response(ordered_collection_page(url, page, total, items, PAGE_SIZE))
 
 
 for prefix in ("/actor", "/actors/{name}"):
-    routes.get(f"{prefix}/{{collection:{'|'.join(c for c in ACTOR_COLLECTIONS if c != 'inbox')}}}")(
-        collection_get
-    )
+    names = "|".join(c for c in ACTOR_COLLECTIONS if c != "inbox")
+    routes.get(f"{prefix}/{{collection:{names}}}")(collection_get)

@@ -1,0 +1,202 @@
+"""The delivery worker: per host, walk the log from the host's cursor in order, sign at send
+time, advance the cursor after each answer, back off when the host fails.
+
+Crash safety: the cursor only moves after an answer is recorded, so after `kill -9` every
+entry is sent again from the cursor on; at most the ones in flight at the crash are sent a
+second time, and receivers drop those by activity id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from federation.delivery.policy import (
+    GIVE_UP_AFTER,
+    LoggedActivity,
+    Verdict,
+    classify,
+    is_superseded,
+    retry_delay,
+)
+from federation.http import DeliveryOutcome
+from federation.signing import Signer
+
+log = logging.getLogger(__name__)
+
+#: Outage guard: network failures on this many distinct hosts, with no success at all in the
+#: window, mean the node itself is offline: pause instead of counting failures against peers.
+OUTAGE_HOSTS = 3
+OUTAGE_WINDOW = timedelta(seconds=60)
+OUTAGE_PAUSE = timedelta(seconds=30)
+BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
+    """One inbox to deliver one log entry to."""
+
+    target_id: int
+    host: str
+    inbox: str
+    activity_id: str
+    type: str
+    object_id: str | None
+    actor_id: str
+    body: bytes
+    logged_at: datetime
+
+
+class DeliveryStore(Protocol):
+    """The outbox log and the per-host cursors, as the worker sees them."""
+
+    async def due_hosts(self, now: datetime, limit: int) -> list[str]:
+        """Hosts with entries beyond their cursor and no backoff in force."""
+        ...
+
+    async def pending_for_host(self, host: str, limit: int) -> list[PendingDelivery]:
+        """The host's next deliveries beyond its cursor, in log order."""
+        ...
+
+    async def advance(
+        self, host: str, target_id: int, outcome: str, answer: DeliveryOutcome | None
+    ) -> None:
+        """Move the host's cursor past a target (delivered, given up or superseded)."""
+        ...
+
+    async def postpone(
+        self, host: str, count_failure: bool, until: datetime, answer: DeliveryOutcome
+    ) -> int:
+        """Keep the cursor, wait until `until`; returns the host's consecutive failures."""
+        ...
+
+
+class Poster(Protocol):
+    """Sends one signed POST (federation.http.FederationClient does)."""
+
+    async def post_activity(
+        self, inbox_url: str, body: bytes, signer: Signer
+    ) -> DeliveryOutcome: ...
+
+
+class SignerSource(Protocol):
+    """The signing key of a local actor, loaded once."""
+
+    async def signer_for(self, actor_id: str) -> Signer: ...
+
+
+class DeliveryWorker:
+    """Drains the outbox log host by host, in parallel across hosts, in order within one."""
+
+    def __init__(
+        self,
+        store: DeliveryStore,
+        poster: Poster,
+        signers: SignerSource,
+        clock: Callable[[], datetime],
+        parallel_hosts: int = 32,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._poster = poster
+        self._signers = signers
+        self._clock = clock
+        self._parallel = asyncio.Semaphore(parallel_hosts)
+        self._rng = rng or random.Random()
+        self._recent: deque[tuple[datetime, str, bool]] = deque(maxlen=256)
+        self._paused_until: datetime | None = None
+        self._busy: set[str] = set()
+        self.wakeup = asyncio.Event()
+
+    @property
+    def paused(self) -> bool:
+        """True while the outage guard holds sending back."""
+        return self._paused_until is not None and self._clock() < self._paused_until
+
+    async def run_once(self) -> int:
+        """Deliver everything due now on every host; returns how many hosts were drained."""
+        if self.paused:
+            return 0
+        hosts = [h for h in await self._store.due_hosts(self._clock(), 1000) if h not in self._busy]
+        await asyncio.gather(*(self._drain(host) for host in hosts))
+        return len(hosts)
+
+    async def run_forever(self, idle_seconds: float = 5.0) -> None:
+        """Work until cancelled; woken when something is logged, else every few seconds."""
+        while True:
+            self.wakeup.clear()
+            if not await self.run_once():
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), idle_seconds)
+                except TimeoutError:
+                    pass
+
+    async def _drain(self, host: str) -> None:
+        self._busy.add(host)
+        try:
+            async with self._parallel:
+                while await self._drain_batch(host):
+                    pass
+        finally:
+            self._busy.discard(host)
+
+    async def _drain_batch(self, host: str) -> bool:
+        """Send one batch in order; False when the host is done or must wait."""
+        batch = await self._store.pending_for_host(host, BATCH)
+        for index, delivery in enumerate(batch):
+            if self.paused:
+                return False
+            later = [LoggedActivity(d.type, d.object_id) for d in batch[index + 1 :]]
+            if is_superseded(LoggedActivity(delivery.type, delivery.object_id), later):
+                await self._store.advance(host, delivery.target_id, "superseded", None)
+                continue
+            if not await self._deliver(delivery):
+                return False
+        return len(batch) == BATCH
+
+    async def _deliver(self, delivery: PendingDelivery) -> bool:
+        """One attempt; True when the cursor moved on."""
+        signer = await self._signers.signer_for(delivery.actor_id)
+        answer = await self._poster.post_activity(delivery.inbox, delivery.body, signer)
+        verdict = Verdict.PERMANENT_FAILURE if answer.refused else classify(answer.status)
+        now = self._clock()
+        self._recent.append((now, delivery.host, answer.status is not None))
+        if verdict is Verdict.DELIVERED:
+            await self._store.advance(delivery.host, delivery.target_id, "delivered", answer)
+            return True
+        if verdict is Verdict.PERMANENT_FAILURE or now - delivery.logged_at > GIVE_UP_AFTER:
+            log.warning(
+                "delivery given up",
+                extra={
+                    "inbox": delivery.inbox,
+                    "activity": delivery.activity_id,
+                    "status": answer.status,
+                    "error": answer.error,
+                },
+            )
+            await self._store.advance(delivery.host, delivery.target_id, "given_up", answer)
+            return True
+        if answer.status is None and self._looks_like_local_outage(now):
+            self._paused_until = now + OUTAGE_PAUSE
+            log.warning("every peer unreachable: pausing deliveries", extra={"for_s": 30})
+            await self._store.postpone(delivery.host, False, self._paused_until, answer)
+            return False
+        failures = await self._store.postpone(delivery.host, True, now, answer)
+        delay = retry_delay(failures, answer.retry_after, self._rng)
+        await self._store.postpone(delivery.host, False, now + delay, answer)
+        return False
+
+    def _looks_like_local_outage(self, now: datetime) -> bool:
+        """No answer from several distinct hosts, and none answered, within the window."""
+        recent = [
+            (host, answered) for at, host, answered in self._recent if now - at <= OUTAGE_WINDOW
+        ]
+        if any(answered for _, answered in recent):
+            return False
+        return len({host for host, _ in recent}) >= OUTAGE_HOSTS

@@ -1,0 +1,1 @@
+"""Receiving activities: authenticate and store (receive.py), then apply (worker.py)."""

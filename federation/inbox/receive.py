@@ -1,0 +1,164 @@
+"""The inbox pipeline of DESIGN.md, one readable function, each step a small function:
+
+size -> parse -> domain policy -> signature -> signer owns actor -> origins -> dedupe -> store.
+The caller answers 202 once `receive` returns; effects are applied later by the worker.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from federation.ports import ActorKey, InboxStore, KeyResolver, ReceivedActivity
+from instance_config import FederationConfig
+from protocols.activitystreams import host_of, id_of, ids_of, origin_of, type_of
+from protocols.httpsig import PendingSignature, SignatureError, read_signature
+
+#: Mastodon's MAX_JSON_SIZE: larger bodies are refused before parsing.
+MAX_ACTIVITY_BYTES = 1_000_000
+#: Activities whose embedded object is someone else's by design: Accept/Reject carry our
+#: Follow; Announce carries the boosted object (checked by fetching it, never trusted).
+_FOREIGN_OBJECT_ALLOWED = frozenset({"Accept", "Reject", "Announce", "Add", "Remove"})
+
+
+class InboxRefused(Exception):
+    """The request is refused; `status` and `reason` make the HTTP answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRequest:
+    """What the HTTP layer hands over: the public URL (as the sender signed it) and raw bytes."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The accepted activity and whether it was new (False: a duplicate, also 202)."""
+
+    activity: ReceivedActivity
+    new: bool
+    signer: str
+
+
+async def receive(
+    request: InboxRequest,
+    *,
+    policy: FederationConfig,
+    keys: KeyResolver,
+    store: InboxStore,
+    now: datetime,
+) -> Receipt:
+    """Authenticate an inbox POST and store its activity, or raise InboxRefused."""
+    check_size(request.body)
+    document = parse_activity(request.body)
+    actor = document["actor"]
+    check_domain(actor, policy)
+    signature = read_request_signature(request, now)
+    check_domain(signature.key_id, policy)
+    key = await verified_key(signature, keys)
+    check_signer_is_actor(key, actor)
+    check_origins(document)
+    activity = ReceivedActivity(
+        activity_id=document["id"],
+        type=type_of(document) or "",
+        actor=actor,
+        object_id=id_of(document.get("object")),
+        raw=document,
+    )
+    return Receipt(activity=activity, new=await store.add_if_new(activity), signer=key.owner)
+
+
+def check_size(body: bytes) -> None:
+    """Refuse bodies above Mastodon's limit before spending anything on them."""
+    if len(body) > MAX_ACTIVITY_BYTES:
+        raise InboxRefused(413, f"activity larger than {MAX_ACTIVITY_BYTES} bytes")
+
+
+def parse_activity(body: bytes) -> dict[str, Any]:
+    """A JSON object with an http(s) `id`, a `type` and a single `actor` URI."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InboxRefused(400, "body is not JSON") from None
+    if not isinstance(document, dict):
+        raise InboxRefused(400, "activity must be a JSON object")
+    activity_id, actor = document.get("id"), id_of(document.get("actor"))
+    if not isinstance(activity_id, str) or not activity_id.startswith(("https://", "http://")):
+        raise InboxRefused(400, "activity has no http(s) id")
+    if not type_of(document):
+        raise InboxRefused(400, "activity has no type")
+    if actor is None or not actor.startswith(("https://", "http://")):
+        # Misskey-family servers compare signer and actor as strings: a single URI is required.
+        raise InboxRefused(400, "activity has no single actor URI")
+    document["actor"] = actor
+    return document
+
+
+def check_domain(uri: str, policy: FederationConfig) -> None:
+    """Refuse blocked domains before any fetch is made on their behalf."""
+    if not policy.is_domain_allowed(host_of(uri)):
+        raise InboxRefused(403, f"domain {host_of(uri)} is not allowed to federate with this node")
+
+
+def read_request_signature(request: InboxRequest, now: datetime) -> PendingSignature:
+    """Check what needs no key: presence, digest, coverage, time window."""
+    try:
+        return read_signature(request.method, request.url, request.headers, request.body, now)
+    except SignatureError as exc:
+        raise InboxRefused(401, f"signature refused: {exc.reason}") from None
+
+
+async def verified_key(signature: PendingSignature, keys: KeyResolver) -> ActorKey:
+    """The key that verifies the signature; refetched once when the cached one fails
+    (the sender may have rotated its key)."""
+    key = await keys.get_key(signature.key_id)
+    if key is not None and _verifies(signature, key):
+        return key
+    fresh = await keys.get_key(signature.key_id, refresh=True)
+    if fresh is None:
+        raise InboxRefused(401, f"cannot get the signing key {signature.key_id}")
+    if not _verifies(signature, fresh):
+        raise InboxRefused(401, "signature does not verify with the signer's key")
+    return fresh
+
+
+def _verifies(signature: PendingSignature, key: ActorKey) -> bool:
+    try:
+        signature.verify(key.public_key)
+    except SignatureError:
+        return False
+    return True
+
+
+def check_signer_is_actor(key: ActorKey, actor: str) -> None:
+    """The key's owner must be the activity's actor: nobody speaks for someone else."""
+    if key.owner != actor:
+        raise InboxRefused(401, f"signed by {key.owner}, but the actor is {actor}")
+
+
+def check_origins(document: dict[str, Any]) -> None:
+    """The activity id and embedded objects it creates must live on the actor's origin."""
+    actor_origin = origin_of(document["actor"])
+    if origin_of(document["id"]) != actor_origin:
+        raise InboxRefused(403, "activity id is not on the actor's server")
+    embedded = document.get("object")
+    if not isinstance(embedded, dict) or type_of(document) in _FOREIGN_OBJECT_ALLOWED:
+        return
+    object_id = id_of(embedded)
+    if object_id is not None and origin_of(object_id) != actor_origin:
+        raise InboxRefused(403, "object id is not on the actor's server")
+    for field in ("attributedTo", "actor"):
+        owners = ids_of(embedded.get(field))
+        if owners and document["actor"] not in owners:
+            raise InboxRefused(403, f"object {field} is not the activity's actor")

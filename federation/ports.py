@@ -1,0 +1,76 @@
+"""What federation needs from the application, as small structural interfaces.
+
+`node` implements these (storage, keys, handlers); federation never imports node, so its
+pipeline and workers stay testable and auditable on their own (Lemmy's trait seam).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from protocols.keys import PublicKey
+
+
+@dataclass(frozen=True, slots=True)
+class ActorKey:
+    """A public key and the actor that owns it (the actor's document lists the key)."""
+
+    key_id: str
+    owner: str
+    public_key: PublicKey
+
+
+class KeyResolver(Protocol):
+    """Finds the public key a signature names: cached, or fetched with a signed GET."""
+
+    async def get_key(self, key_id: str, *, refresh: bool = False) -> ActorKey | None:
+        """The key, or None when it cannot be had (gone, unreachable, malformed).
+
+        `refresh` bypasses the cache: used once when a signature fails, for key rotation.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedActivity:
+    """An authenticated activity, ready to be stored raw."""
+
+    activity_id: str
+    type: str
+    actor: str
+    object_id: str | None
+    raw: dict[str, Any]
+
+
+class InboxStore(Protocol):
+    """Keeps received activities; the unique activity id deduplicates."""
+
+    async def add_if_new(self, activity: ReceivedActivity) -> bool:
+        """Store the activity unless its id is known; True when it was new."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedActivity:
+    """A stored activity waiting for its effects to be applied."""
+
+    item_id: str
+    activity: dict[str, Any]
+    attempts: int
+    received_at: datetime
+
+
+class InboxQueue(Protocol):
+    """The worker's view of stored activities."""
+
+    async def claim_due(self, now: datetime, limit: int) -> list[QueuedActivity]:
+        """Pending items and held items whose wait is over, oldest first."""
+        ...
+
+    async def settle(
+        self, item_id: str, state: str, note: str, hold_until: datetime | None
+    ) -> None:
+        """Record what applying the item gave (applied, ignored, held, failed)."""
+        ...

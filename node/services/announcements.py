@@ -1,0 +1,90 @@
+"""The territory's announcements: public Notes from the territory actor to its followers."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from node.convert.activities import make_activity, public_addressing, strip_context
+from node.convert.notes import iso, note_to_as, tombstone
+from node.convert.urls import actor_id, collection_url
+from node.domain.actors import ActorKind
+from node.domain.ids import new_id
+from node.services.outbox import publish
+from node.services.runtime import Runtime
+from node.storage.actors import get_actor_of_kind
+from node.storage.base import utcnow
+from node.storage.models import Note
+from protocols.html import text_to_html
+
+#: Mastodon truncates notes above 20 kB of text (FEDERATION.md); refuse before that.
+MAX_ANNOUNCEMENT_CHARS = 5000
+
+
+class AnnouncementError(ValueError):
+    """The announcement cannot be published; the message says why."""
+
+
+async def announce(runtime: Runtime, text: str) -> Note:
+    """Publish a public Note from the territory; returns it (its `uri` is the Note's id)."""
+    text = text.strip()
+    if not text:
+        raise AnnouncementError("the announcement is empty")
+    if len(text) > MAX_ANNOUNCEMENT_CHARS:
+        raise AnnouncementError(
+            f"the announcement is longer than {MAX_ANNOUNCEMENT_CHARS} characters"
+        )
+    config = runtime.config
+    async with runtime.sessions.begin() as session:
+        territory = await get_actor_of_kind(session, ActorKind.TERRITORY)
+        if territory is None:
+            raise AnnouncementError("the node has no territory actor: run `maillage init`")
+        author = actor_id(config, territory)
+        to, cc = public_addressing(collection_url(config, territory, "followers"))
+        uri = f"{config.node.base_url}/notes/{new_id()}"
+        note = Note(
+            uri=uri,
+            local=True,
+            author_uri=author,
+            url=uri,
+            content=text_to_html(text),
+            language=config.territory.default_language,
+            visibility="public",
+            to=json.dumps(to),
+            cc=json.dumps(cc),
+            published=utcnow(),
+        )
+        session.add(note)
+        await session.flush()
+        document = strip_context(note_to_as(config, note))
+        create = make_activity(
+            config, "Create", author, document, to=to, cc=cc, published=iso(note.published)
+        )
+        await publish(session, territory.id, author, create, to_followers=True)
+    runtime.wake_delivery()
+    return note
+
+
+async def delete_announcement(runtime: Runtime, uri: str) -> None:
+    """Delete one of the territory's notes: its URL answers 410 and followers get a Delete."""
+    config = runtime.config
+    async with runtime.sessions.begin() as session:
+        note = (await session.scalars(select(Note).where(Note.uri == uri, Note.local))).first()
+        territory = await get_actor_of_kind(session, ActorKind.TERRITORY)
+        if note is None or territory is None or note.deleted_at is not None:
+            raise AnnouncementError(f"no announcement {uri} to delete")
+        note.deleted_at = utcnow()
+        note.content = ""
+        author = actor_id(config, territory)
+        to, cc = public_addressing(collection_url(config, territory, "followers"))
+        delete = make_activity(
+            config,
+            "Delete",
+            author,
+            strip_context(tombstone(uri, "Note", note.deleted_at)),
+            to=to,
+            cc=cc,
+        )
+        await publish(session, territory.id, author, delete, to_followers=True)
+    runtime.wake_delivery()

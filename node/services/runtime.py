@@ -1,0 +1,45 @@
+"""Everything the federation use cases share, built once per process by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from federation.http import FederationClient
+from instance_config import InstanceConfig
+from node.services.remote_actors import RemoteActors
+from node.services.signers import LocalSigners
+from node.storage.keyring import KeyRing
+
+
+def _nothing() -> None:
+    """Default wake-up when no worker runs in this process (the CLI): the server's worker
+    finds new outbox entries on its next poll."""
+
+
+@dataclass
+class Runtime:
+    """Shared objects of the node's federation use cases."""
+
+    config: InstanceConfig
+    sessions: async_sessionmaker[AsyncSession]
+    client: FederationClient
+    keyring: KeyRing
+    signers: LocalSigners
+    remote: RemoteActors
+    #: called after an outbox entry is committed, so the delivery worker starts at once
+    wake_delivery: Callable[[], None] = field(default=_nothing)
+
+
+def make_runtime(
+    config: InstanceConfig,
+    sessions: async_sessionmaker[AsyncSession],
+    client: FederationClient,
+    keyring: KeyRing,
+) -> Runtime:
+    """Wire the shared objects together."""
+    signers = LocalSigners(sessions, keyring, config)
+    remote = RemoteActors(sessions, client, signers, config)
+    return Runtime(config, sessions, client, keyring, signers, remote)

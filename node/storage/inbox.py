@@ -1,0 +1,82 @@
+"""The received-activity store and queue (implements federation's InboxStore and InboxQueue)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from federation.ports import QueuedActivity, ReceivedActivity
+from node.storage.models import InboxItem
+
+
+class SqlInbox:
+    """Received activities in the `inbox_items` table; the unique activity id deduplicates."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def add_if_new(self, activity: ReceivedActivity) -> bool:
+        """Store the raw activity unless its id is known; True when it was new."""
+        async with self._sessions() as session:
+            if await session.scalar(
+                select(InboxItem.id).where(InboxItem.activity_id == activity.activity_id)
+            ):
+                return False
+            session.add(
+                InboxItem(
+                    activity_id=activity.activity_id,
+                    type=activity.type[:64],
+                    actor_uri=activity.actor,
+                    object_id=activity.object_id,
+                    raw=json.dumps(activity.raw, ensure_ascii=False),
+                )
+            )
+            try:
+                await session.commit()
+            except IntegrityError:  # the same activity arriving twice at the same moment
+                return False
+        return True
+
+    async def claim_due(self, now: datetime, limit: int) -> list[QueuedActivity]:
+        """Pending items and held items whose wait is over, in arrival order."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(InboxItem)
+                .where(
+                    or_(
+                        InboxItem.state == "pending",
+                        (InboxItem.state == "held") & (InboxItem.hold_until <= now),
+                    )
+                )
+                .order_by(InboxItem.received_at, InboxItem.id)
+                .limit(limit)
+            )
+            return [
+                QueuedActivity(
+                    item_id=row.id,
+                    activity=json.loads(row.raw),
+                    attempts=row.attempts,
+                    received_at=row.received_at,
+                )
+                for row in rows
+            ]
+
+    async def settle(
+        self, item_id: str, state: str, note: str, hold_until: datetime | None
+    ) -> None:
+        """Record the outcome of applying an item."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(InboxItem)
+                .where(InboxItem.id == item_id)
+                .values(
+                    state=state,
+                    note=note[:2000],
+                    hold_until=hold_until,
+                    attempts=InboxItem.attempts + 1,
+                )
+            )

@@ -1,0 +1,158 @@
+"""The outbox log and per-host delivery cursors (implements federation's DeliveryStore)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from federation.delivery.worker import PendingDelivery
+from federation.http import DeliveryOutcome
+from node.storage.base import utcnow
+from node.storage.models import DeliveryCursor, OutboxEntry, OutboxTarget
+from protocols.activitystreams import host_of
+
+
+async def append_to_outbox(
+    session: AsyncSession,
+    activity: dict[str, Any],
+    actor_id: str,
+    inboxes: Iterable[str],
+    *,
+    public: bool,
+) -> OutboxEntry:
+    """Log an activity and the inboxes it goes to, in the caller's transaction."""
+    entry = OutboxEntry(
+        activity_id=activity["id"],
+        type=activity["type"],
+        object_id=_object_id(activity),
+        actor_id=actor_id,
+        body=json.dumps(activity, ensure_ascii=False, separators=(",", ":")),
+        public=public,
+    )
+    session.add(entry)
+    await session.flush()
+    for inbox in dict.fromkeys(inboxes):
+        session.add(OutboxTarget(seq=entry.seq, host=host_of(inbox), inbox=inbox))
+    return entry
+
+
+def _object_id(activity: dict[str, Any]) -> str | None:
+    value = activity.get("object")
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
+
+
+class SqlDeliveryStore:
+    """Cursors advance target by target; the log itself is never rewritten."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def due_hosts(self, now: datetime, limit: int) -> list[str]:
+        """Hosts with targets beyond their cursor and no backoff in force."""
+        cursor = DeliveryCursor
+        async with self._sessions() as session:
+            query = (
+                select(OutboxTarget.host)
+                .outerjoin(cursor, cursor.host == OutboxTarget.host)
+                .where(OutboxTarget.id > func.coalesce(cursor.last_target_id, 0))
+                .where((cursor.next_attempt_at.is_(None)) | (cursor.next_attempt_at <= now))
+                .group_by(OutboxTarget.host)
+                .order_by(func.min(OutboxTarget.id))
+                .limit(limit)
+            )
+            return list(await session.scalars(query))
+
+    async def pending_for_host(self, host: str, limit: int) -> list[PendingDelivery]:
+        """The host's next deliveries beyond its cursor, in log order."""
+        async with self._sessions() as session:
+            last = await session.scalar(
+                select(DeliveryCursor.last_target_id).where(DeliveryCursor.host == host)
+            )
+            rows = await session.execute(
+                select(OutboxTarget, OutboxEntry)
+                .join(OutboxEntry, OutboxEntry.seq == OutboxTarget.seq)
+                .where(OutboxTarget.host == host, OutboxTarget.id > (last or 0))
+                .order_by(OutboxTarget.id)
+                .limit(limit)
+            )
+            return [
+                PendingDelivery(
+                    target_id=target.id,
+                    host=host,
+                    inbox=target.inbox,
+                    activity_id=entry.activity_id,
+                    type=entry.type,
+                    object_id=entry.object_id,
+                    actor_id=entry.actor_id,
+                    body=entry.body.encode("utf-8"),
+                    logged_at=entry.created_at,
+                )
+                for target, entry in rows.tuples()
+            ]
+
+    async def advance(
+        self, host: str, target_id: int, outcome: str, answer: DeliveryOutcome | None
+    ) -> None:
+        """Move the host's cursor past a target and reset its failure count."""
+        now = utcnow()
+        values: dict[str, Any] = {
+            "last_target_id": target_id,
+            "failures": 0,
+            "next_attempt_at": None,
+        }
+        if answer is not None:
+            values |= {"last_status": answer.status, "last_error": answer.error or ""}
+        if outcome == "delivered":
+            values["last_success_at"] = now
+        async with self._sessions.begin() as session:
+            await self._ensure_cursor(session, host)
+            counters = {
+                "delivered": DeliveryCursor.delivered + (1 if outcome == "delivered" else 0),
+                "given_up": DeliveryCursor.given_up + (1 if outcome == "given_up" else 0),
+            }
+            await session.execute(
+                update(DeliveryCursor)
+                .where(DeliveryCursor.host == host)
+                .values(**values, **counters)
+            )
+
+    async def postpone(
+        self, host: str, count_failure: bool, until: datetime, answer: DeliveryOutcome
+    ) -> int:
+        """Keep the cursor and wait; returns the host's consecutive failures."""
+        async with self._sessions.begin() as session:
+            await self._ensure_cursor(session, host)
+            values: dict[str, Any] = {
+                "next_attempt_at": until,
+                "last_status": answer.status,
+                "last_error": (answer.error or "")[:2000],
+            }
+            if count_failure:
+                values["failures"] = DeliveryCursor.failures + 1
+            await session.execute(
+                update(DeliveryCursor).where(DeliveryCursor.host == host).values(**values)
+            )
+            return int(
+                await session.scalar(
+                    select(DeliveryCursor.failures).where(DeliveryCursor.host == host)
+                )
+                or 0
+            )
+
+    @staticmethod
+    async def _ensure_cursor(session: AsyncSession, host: str) -> None:
+        """Create the host's cursor row if it does not exist (race-free on both backends)."""
+        dialect = session.bind.dialect.name if session.bind else "sqlite"
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(DeliveryCursor).values(host=host, last_target_id=0).on_conflict_do_nothing()
+        )

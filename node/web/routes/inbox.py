@@ -1,0 +1,68 @@
+"""Inboxes: the shared one and each local actor's. Authenticate, store, answer 202."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from federation.inbox.receive import MAX_ACTIVITY_BYTES, InboxRefused, InboxRequest, receive
+from node.domain.actors import ActorKind
+from node.services.directory import find_local_actor
+from node.storage.base import utcnow
+from node.web.keys import config_key, inbox_store_key, inbox_worker_key, runtime_key, sessions_key
+from node.web.negotiation import json_body
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+@routes.post("/inbox")
+@routes.post("/actor/inbox")
+@routes.post("/actors/{name}/inbox")
+async def inbox_post(request: web.Request) -> web.StreamResponse:
+    """Receive an activity: 202 once it is authenticated and stored, 4xx with a reason else."""
+    name = request.match_info.get("name")
+    if name is not None:
+        actor = await find_local_actor(request.app[sessions_key], name)
+        if actor is None or actor.kind == ActorKind.INSTANCE:
+            raise web.HTTPNotFound(text="no such inbox on this node")
+    if request.content_length is not None and request.content_length > MAX_ACTIVITY_BYTES:
+        raise web.HTTPRequestEntityTooLarge(MAX_ACTIVITY_BYTES, request.content_length)
+    config = request.app[config_key]
+    inbox_request = InboxRequest(
+        method=request.method,
+        # The URL as the sender signed it: our public address, whatever proxy is in front.
+        url=config.node.base_url + request.path_qs,
+        headers=dict(request.headers),
+        body=await request.read(),
+    )
+    try:
+        receipt = await receive(
+            inbox_request,
+            policy=config.federation,
+            keys=request.app[runtime_key].remote,
+            store=request.app[inbox_store_key],
+            now=utcnow(),
+        )
+    except InboxRefused as refused:
+        log.info(
+            "inbox refused",
+            extra={
+                "status": refused.status,
+                "reason": refused.reason,
+                "agent": request.headers.get("User-Agent", ""),
+            },
+        )
+        return web.Response(
+            status=refused.status,
+            body=json_body({"error": refused.reason}),
+            content_type="application/json",
+        )
+    if receipt.new:
+        request.app[inbox_worker_key].wakeup.set()
+    return web.Response(
+        status=202,
+        body=json_body({"accepted": receipt.activity.activity_id}),
+        content_type="application/json",
+    )
