@@ -20,6 +20,10 @@ from node import __version__
 from node.bootstrap import create_node, describe_created, ensure_writable_folder
 from node.check import check_node
 from node.serve import PortUnavailable, serve
+from node.services.announcements import AnnouncementError, announce
+from node.services.following import FollowError, answer_follow_request, follow, unfollow
+from node.services.remote_actors import LookupFailed
+from node.services.standalone import standalone_runtime
 from node.storage.errors import DatabaseUnavailable
 from node.storage.migrate_cli import upgrade_and_report
 
@@ -108,6 +112,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     command("check", "validate the configuration and the database, and say how to fix problems")
+
+    announce = command("announce", "publish a public announcement from the territory actor")
+    announce.add_argument("text", help="the announcement (plain text; URLs become links)")
+    announce.add_argument(
+        "--in-reply-to", metavar="URL", help="answer a post the node knows (its id)"
+    )
+
+    for name, help_text in (
+        ("follow", "make the territory follow a remote actor"),
+        ("unfollow", "make the territory stop following a remote actor"),
+    ):
+        sub = command(name, help_text)
+        sub.add_argument("target", help="@user@host handle or actor URL")
+    for name, help_text in (
+        ("approve", "accept a follower waiting for approval (federation.manual_approval)"),
+        ("reject", "refuse a follower waiting for approval"),
+    ):
+        sub = command(name, help_text)
+        sub.add_argument("actor", help="the follower's actor URL, as `maillage check` lists it")
 
     db = command("db", "database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -230,6 +253,43 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _announce(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.data), os.environ)
+
+    async def run() -> str:
+        async with standalone_runtime(config) as runtime:
+            return (await announce(runtime, args.text, args.in_reply_to)).uri
+
+    try:
+        print(asyncio.run(run()))
+    except AnnouncementError as exc:
+        raise CliError(f"{exc}.") from None
+    return 0
+
+
+def _follow_command(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.data), os.environ)
+
+    async def run() -> str:
+        async with standalone_runtime(config) as runtime:
+            if args.command == "follow":
+                follow_row = await follow(runtime, args.target)
+                return f"follow request sent to {follow_row.followed_uri} ({follow_row.state})"
+            if args.command == "unfollow":
+                await unfollow(runtime, args.target)
+                return f"stopped following {args.target}"
+            await answer_follow_request(runtime, args.actor, accept=args.command == "approve")
+            return f"{args.command}d {args.actor}"
+
+    try:
+        print(asyncio.run(run()))
+    except (FollowError, LookupFailed) as exc:
+        raise CliError(
+            f"{exc}. Check the handle or URL, and that the other server is reachable."
+        ) from None
+    return 0
+
+
 def _guard(function: Callable[[Path], None]) -> Callable[[Path], None]:
     """Turn an unwritable folder into a CLI message with exit code 3."""
 
@@ -251,6 +311,11 @@ _HANDLERS: Mapping[str, Callable[[argparse.Namespace], int]] = {
     "serve": _serve,
     "check": _check,
     "db": _db,
+    "announce": _announce,
+    "follow": _follow_command,
+    "unfollow": _follow_command,
+    "approve": _follow_command,
+    "reject": _follow_command,
 }
 
 if __name__ == "__main__":

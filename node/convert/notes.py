@@ -18,7 +18,9 @@ def iso(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def note_to_as(config: InstanceConfig, note: Note) -> dict[str, Any]:
+def note_to_as(
+    config: InstanceConfig, note: Note, tags: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
     """A local note as the Note document served at its id (a Tombstone once deleted)."""
     if note.deleted_at is not None:
         return tombstone(note.uri, "Note", note.deleted_at)
@@ -37,6 +39,8 @@ def note_to_as(config: InstanceConfig, note: Note) -> dict[str, Any]:
         "inReplyTo": note.in_reply_to,
         "replies": f"{note.uri}/replies",
     }
+    if tags:
+        document["tag"] = tags
     if note.summary:
         document["summary"] = note.summary
     if note.updated:
@@ -76,7 +80,7 @@ def note_from_as(document: dict[str, Any], published: datetime) -> Note:
     return Note(
         uri=document["id"],
         local=False,
-        author_uri=id_of(document.get("attributedTo")) or "",
+        author_uri=next(iter(ids_of(document.get("attributedTo"))), ""),
         in_reply_to=id_of(document.get("inReplyTo")),
         url=id_of(document.get("url")) or document["id"],
         summary=sanitize_html(document["summary"])

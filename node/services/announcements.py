@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.convert.activities import make_activity, public_addressing, strip_context
 from node.convert.notes import iso, note_to_as, tombstone
@@ -16,6 +17,7 @@ from node.services.runtime import Runtime
 from node.storage.actors import get_actor_of_kind
 from node.storage.base import utcnow
 from node.storage.models import Note
+from node.storage.remote import list_remote_actors
 from protocols.html import text_to_html
 
 #: Mastodon truncates notes above 20 kB of text (FEDERATION.md); refuse before that.
@@ -26,8 +28,12 @@ class AnnouncementError(ValueError):
     """The announcement cannot be published; the message says why."""
 
 
-async def announce(runtime: Runtime, text: str) -> Note:
-    """Publish a public Note from the territory; returns it (its `uri` is the Note's id)."""
+async def announce(runtime: Runtime, text: str, in_reply_to: str | None = None) -> Note:
+    """Publish a public Note from the territory; returns it (its `uri` is the Note's id).
+
+    With `in_reply_to`, the note answers a post the node knows, and its author is
+    mentioned and delivered to.
+    """
     text = text.strip()
     if not text:
         raise AnnouncementError("the announcement is empty")
@@ -42,6 +48,8 @@ async def announce(runtime: Runtime, text: str) -> Note:
             raise AnnouncementError("the node has no territory actor: run `maillage init`")
         author = actor_id(config, territory)
         to, cc = public_addressing(collection_url(config, territory, "followers"))
+        replied = await _replied_note(session, in_reply_to) if in_reply_to else None
+        mentions = [replied.author_uri] if replied and replied.author_uri != author else []
         uri = f"{config.node.base_url}/notes/{new_id()}"
         note = Note(
             uri=uri,
@@ -51,19 +59,42 @@ async def announce(runtime: Runtime, text: str) -> Note:
             content=text_to_html(text),
             language=config.territory.default_language,
             visibility="public",
+            in_reply_to=in_reply_to,
             to=json.dumps(to),
-            cc=json.dumps(cc),
+            cc=json.dumps(cc + mentions),
+            mentions=json.dumps(mentions),
             published=utcnow(),
         )
         session.add(note)
         await session.flush()
-        document = strip_context(note_to_as(config, note))
+        tags = await mention_tags(session, mentions)
+        document = strip_context(note_to_as(config, note, tags))
         create = make_activity(
-            config, "Create", author, document, to=to, cc=cc, published=iso(note.published)
+            config,
+            "Create",
+            author,
+            document,
+            to=to,
+            cc=cc + mentions,
+            published=iso(note.published),
         )
-        await publish(session, territory.id, author, create, to_followers=True)
+        await publish(session, territory.id, author, create, to_followers=True, recipients=mentions)
     runtime.wake_delivery()
     return note
+
+
+async def _replied_note(session: AsyncSession, uri: str) -> Note:
+    """The post a reply answers: it must be known to the node."""
+    note = (await session.scalars(select(Note).where(Note.uri == uri))).first()
+    if note is None or note.deleted_at is not None:
+        raise AnnouncementError(f"the node does not know the post {uri}")
+    return note
+
+
+async def mention_tags(session: AsyncSession, actor_uris: list[str]) -> list[dict[str, str]]:
+    """Mention tags for remote actors, named @user@host as Mastodon displays them."""
+    actors = await list_remote_actors(session, actor_uris)
+    return [{"type": "Mention", "href": a.uri, "name": f"@{a.username}@{a.domain}"} for a in actors]
 
 
 async def delete_announcement(runtime: Runtime, uri: str) -> None:

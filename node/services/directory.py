@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from node.domain.actors import ActorKind
 from node.storage.actors import count_accounts, get_actor_by_username, get_actor_of_kind
 from node.storage.base import utcnow
-from node.storage.models import LocalActor
+from node.storage.models import LocalActor, Note
 
 
 async def find_local_actor(
@@ -47,5 +48,8 @@ async def node_usage(sessions: async_sessionmaker[AsyncSession]) -> NodeUsage:
             users=await count_accounts(session),
             active_month=await count_accounts(session, seen_since=now - timedelta(days=30)),
             active_halfyear=await count_accounts(session, seen_since=now - timedelta(days=180)),
-            local_posts=0,
+            local_posts=await session.scalar(
+                select(func.count()).select_from(Note).where(Note.local, Note.deleted_at.is_(None))
+            )
+            or 0,
         )

@@ -31,7 +31,7 @@ async def _author_names(session: AsyncSession, uris: list[str]) -> dict[str, str
             RemoteActor.uri.in_(uris)
         )
     )
-    return {uri: name or f"@{username}@{domain}" for uri, name, username, domain in rows.tuples()}
+    return {uri: name or f"@{username}@{domain}" for uri, name, username, domain in rows}
 
 
 async def note_view(sessions: async_sessionmaker[AsyncSession], uri: str) -> NoteView | None:
@@ -55,7 +55,7 @@ async def note_view(sessions: async_sessionmaker[AsyncSession], uri: str) -> Not
                     .where(Reaction.object_uri == uri)
                     .group_by(Reaction.kind)
                 )
-            ).tuples()
+            ).all()
         )
         names = await _author_names(session, [note.author_uri] + [r.author_uri for r in replies])
     return NoteView(
@@ -87,20 +87,9 @@ async def recent_local_notes(
                     .where(Note.in_reply_to.in_([n.uri for n in notes]), Note.deleted_at.is_(None))
                     .group_by(Note.in_reply_to)
                 )
-            ).tuples()
+            ).all()
         )
     return [(note, replies.get(note.uri, 0)) for note in notes]
-
-
-async def count_local_notes(sessions: async_sessionmaker[AsyncSession]) -> int:
-    """How many posts this node published (NodeInfo's localPosts)."""
-    async with sessions() as session:
-        return (
-            await session.scalar(
-                select(func.count()).select_from(Note).where(Note.local, Note.deleted_at.is_(None))
-            )
-            or 0
-        )
 
 
 async def follow_page(
@@ -171,3 +160,24 @@ async def public_activity(
 
 def _without_context(activity: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in activity.items() if k != "@context"}
+
+
+async def followed_posts(
+    sessions: async_sessionmaker[AsyncSession], local_actor_uri: str, limit: int = 20
+) -> list[tuple[Note, str]]:
+    """Recent public posts of the actors the territory follows, with their authors' names."""
+    async with sessions() as session:
+        followed = select(Follow.followed_uri).where(
+            Follow.follower_uri == local_actor_uri, Follow.state == "accepted"
+        )
+        notes = list(
+            await session.scalars(
+                select(Note)
+                .where(Note.author_uri.in_(followed), Note.deleted_at.is_(None))
+                .where(Note.visibility.in_(("public", "unlisted")))
+                .order_by(Note.published.desc())
+                .limit(limit)
+            )
+        )
+        names = await _author_names(session, [n.author_uri for n in notes])
+    return [(note, names.get(note.author_uri, note.author_uri)) for note in notes]

@@ -96,7 +96,7 @@ class SqlDeliveryStore:
                     body=entry.body.encode("utf-8"),
                     logged_at=entry.created_at,
                 )
-                for target, entry in rows.tuples()
+                for target, entry in rows
             ]
 
     async def advance(

@@ -7,6 +7,7 @@ from aiohttp import web
 from node.convert.urls import actor_id, handle_of
 from node.domain.actors import ActorKind
 from node.services.directory import find_actor_of_kind
+from node.services.timeline import follow_page, followed_posts, recent_local_notes
 from node.web.keys import config_key, sessions_key
 from node.web.render import render
 from protocols.html import text_to_html
@@ -21,12 +22,20 @@ async def home_get(request: web.Request) -> web.StreamResponse:
     territory = await find_actor_of_kind(request.app[sessions_key], ActorKind.TERRITORY)
     if territory is None:
         raise web.HTTPServiceUnavailable(text="this node is not initialised: run `maillage init`")
+    sessions = request.app[sessions_key]
+    territory_uri = actor_id(config, territory)
+    followers, _ = await follow_page(sessions, territory_uri, followers=True, page=None)
+    following, _ = await follow_page(sessions, territory_uri, followers=False, page=None)
     return render(
         request,
         "home.html",
         {
             "handle": handle_of(config, territory),
-            "territory_id": actor_id(config, territory),
+            "territory_id": territory_uri,
             "description_html": text_to_html(config.territory.description),
+            "announcements": await recent_local_notes(sessions),
+            "followed_posts": await followed_posts(sessions, territory_uri),
+            "followers": followers,
+            "following": following,
         },
     )
