@@ -1,6 +1,7 @@
 """The inbox pipeline of DESIGN.md, one readable function, each step a small function:
 
-size -> parse -> domain policy -> signature -> signer owns actor -> origins -> dedupe -> store.
+size -> parse -> domain policy -> signature -> signer owns actor -> JSON-LD -> origins ->
+dedupe -> store.
 The caller answers 202 once `receive` returns; effects are applied later by the worker.
 """
 
@@ -11,10 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pyld.jsonld import JsonLdError  # type: ignore[import-untyped]
+
 from federation.ports import ActorKey, InboxStore, KeyResolver, ReceivedActivity
 from instance_config import FederationConfig
 from protocols.activitystreams import host_of, id_of, ids_of, origin_of, type_of
 from protocols.httpsig import PendingSignature, SignatureError, read_signature
+from protocols.jsonld.loader import compact, uses_only_known_contexts
+from protocols.jsonld.project_context import ACTIVITYSTREAMS_CONTEXT
 
 #: Mastodon's MAX_JSON_SIZE: larger bodies are refused before parsing.
 MAX_ACTIVITY_BYTES = 1_000_000
@@ -68,6 +73,7 @@ async def receive(
     check_domain(signature.key_id, policy)
     key = await verified_key(signature, keys)
     check_signer_is_actor(key, actor)
+    document = read_jsonld(document)  # after authentication: pyld costs milliseconds
     check_origins(document)
     activity = ReceivedActivity(
         activity_id=document["id"],
@@ -103,6 +109,27 @@ def parse_activity(body: bytes) -> dict[str, Any]:
         raise InboxRefused(400, "activity has no single actor URI")
     document["actor"] = actor
     return document
+
+
+def read_jsonld(document: dict[str, Any]) -> dict[str, Any]:
+    """The document in plain ActivityStreams terms.
+
+    The fast path is documents whose contexts we bundle (or that have none); others are
+    compacted by pyld against ActivityStreams with a loader that only knows bundled
+    contexts, so an unknown remote context is refused, never fetched.
+    """
+    if "@context" not in document or uses_only_known_contexts(document):
+        return document
+    try:
+        compacted = compact(document, ACTIVITYSTREAMS_CONTEXT)
+    except JsonLdError:
+        raise InboxRefused(
+            400, "the activity names a JSON-LD context this node does not know (none is fetched)"
+        ) from None
+    compacted["actor"] = id_of(compacted.get("actor"))
+    if not isinstance(compacted.get("id"), str) or compacted["actor"] != document["actor"]:
+        raise InboxRefused(400, "the activity does not keep its id and actor once read as JSON-LD")
+    return compacted
 
 
 def check_domain(uri: str, policy: FederationConfig) -> None:

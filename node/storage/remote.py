@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.storage.base import utcnow
 from node.storage.models import RemoteActor, RemoteKey
 
 
@@ -28,8 +29,9 @@ async def put_remote_actor(
         stored = actor
     else:
         for column in RemoteActor.__table__.columns.keys():
-            if column not in ("id", "uri"):
+            if column not in ("id", "uri", "fetched_at"):
                 setattr(existing, column, getattr(actor, column))
+        existing.fetched_at = utcnow()
         stored = existing
     await session.execute(delete(RemoteKey).where(RemoteKey.owner_uri == actor.uri))
     for key_id, pem in keys.items():
