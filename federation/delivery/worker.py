@@ -152,7 +152,13 @@ class DeliveryWorker:
         for index, delivery in enumerate(batch):
             if self.paused:
                 return False
-            later = [LoggedActivity(d.type, d.object_id) for d in batch[index + 1 :]]
+            # Later entries only: the same entry's other inboxes on this host are not
+            # "a later Update", each of them gets it.
+            later = [
+                LoggedActivity(d.type, d.object_id)
+                for d in batch[index + 1 :]
+                if d.activity_id != delivery.activity_id
+            ]
             if is_superseded(LoggedActivity(delivery.type, delivery.object_id), later):
                 await self._store.advance(host, delivery.target_id, "superseded", None)
                 continue
@@ -170,7 +176,7 @@ class DeliveryWorker:
         if verdict is Verdict.DELIVERED:
             await self._store.advance(delivery.host, delivery.target_id, "delivered", answer)
             return True
-        if verdict is Verdict.PERMANENT_FAILURE or now - delivery.logged_at > GIVE_UP_AFTER:
+        if verdict is Verdict.PERMANENT_FAILURE or self._too_old(delivery, answer, now):
             log.warning(
                 "delivery given up",
                 extra={
@@ -192,11 +198,24 @@ class DeliveryWorker:
         await self._store.postpone(delivery.host, False, now + delay, answer)
         return False
 
+    def _too_old(self, delivery: PendingDelivery, answer: DeliveryOutcome, now: datetime) -> bool:
+        """Undelivered for longer than GIVE_UP_AFTER, and the peer is to blame: it answered,
+        or other peers answered us lately. With no answer at all the node itself may be
+        offline (after a long power cut, say), and an offline node keeps what it owes: the
+        outage guard decides, not the age."""
+        if now - delivery.logged_at <= GIVE_UP_AFTER:
+            return False
+        return answer.status is not None or any(answered for _, answered in self._window(now))
+
     def _looks_like_local_outage(self, now: datetime) -> bool:
         """No answer from several distinct hosts, and none answered, within the window."""
-        recent = [
-            (host, answered) for at, host, answered in self._recent if now - at <= OUTAGE_WINDOW
-        ]
+        recent = self._window(now)
         if any(answered for _, answered in recent):
             return False
         return len({host for host, _ in recent}) >= OUTAGE_HOSTS
+
+    def _window(self, now: datetime) -> list[tuple[str, bool]]:
+        """(host, answered) of the attempts made within the outage window."""
+        return [
+            (host, answered) for at, host, answered in self._recent if now - at <= OUTAGE_WINDOW
+        ]

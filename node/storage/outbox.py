@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +19,10 @@ from node.storage.models import DeliveryCursor, OutboxEntry, OutboxTarget
 from protocols.activitystreams import host_of
 
 
+#: Advisory lock id serialising outbox appends on PostgreSQL ("MAILLAGE" in hex-ish).
+OUTBOX_LOCK = 0x4D41494C
+
+
 async def append_to_outbox(
     session: AsyncSession,
     activity: dict[str, Any],
@@ -28,6 +32,10 @@ async def append_to_outbox(
     public: bool,
 ) -> OutboxEntry:
     """Log an activity and the inboxes it goes to, in the caller's transaction."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Cursors skip every target id at or below them, so ids must become visible in
+        # order: one outbox writer at a time until commit (SQLite has one writer anyway).
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK})
     entry = OutboxEntry(
         activity_id=activity["id"],
         type=activity["type"],

@@ -19,6 +19,7 @@ from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.inbox import SqlInbox
 from node.storage.keyring import KeyRing
 from node.storage.outbox import SqlDeliveryStore
+from node.web.auth import session_middleware
 from node.web.errors import error_middleware
 from node.web.keys import (
     config_key,
@@ -32,7 +33,7 @@ from node.web.keys import (
     templates_key,
 )
 from node.web.render import STATIC_DIR, make_templates
-from node.web.routes import actors, health, inbox, notes, pages, wellknown
+from node.web.routes import account, actors, admin, health, inbox, notes, pages, wellknown
 
 #: Largest request body accepted, as Mastodon's inbox (MAX_JSON_SIZE): 1 MB.
 MAX_BODY_BYTES = 1_000_000
@@ -44,7 +45,9 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
     `workers=False` leaves the inbox and delivery workers to the caller's `run_once()`
     (deterministic tests).
     """
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[error_middleware, session_middleware], client_max_size=MAX_BODY_BYTES
+    )
     app[config_key] = config
     app[keyring_key] = KeyRing()
     app[templates_key] = make_templates()
@@ -52,7 +55,7 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
     app.cleanup_ctx.append(_federation)
     if workers:
         app.cleanup_ctx.append(_workers)
-    for module in (wellknown, actors, notes, inbox, pages, health):
+    for module in (wellknown, actors, notes, inbox, pages, account, admin, health):
         app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
     return app

@@ -9,6 +9,7 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from node import __version__
+from node.web.auth import csrf_key, signed_in_key
 from node.web.i18n import LANGUAGE_COOKIE, choose_language, translator
 from node.web.keys import config_key, templates_key
 
@@ -43,6 +44,8 @@ def render(
                 "config": config,
                 "version": __version__,
                 "path": request.path,
+                "csrf": request.get(csrf_key, ""),
+                "me": request.get(signed_in_key),
             }
         )
     )

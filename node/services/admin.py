@@ -1,0 +1,64 @@
+"""What the admin page shows: followers, requests, follows, delivery health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from node.storage.models import DeliveryCursor, Follow, RemoteActor
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A remote actor in a follow relation with the territory."""
+
+    uri: str
+    name: str
+    handle: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The admin's view of the territory's federation."""
+
+    followers: list[Relation]
+    requests: list[Relation]
+    following: list[Relation]
+    hosts: list[DeliveryCursor]
+
+
+async def _relations(session: AsyncSession, *where: object, remote_side: object) -> list[Relation]:
+    rows = await session.execute(
+        select(Follow.state, RemoteActor)
+        .join(RemoteActor, RemoteActor.uri == remote_side)
+        .where(*where)  # type: ignore[arg-type]
+        .order_by(Follow.created_at.desc())
+    )
+    return [
+        Relation(
+            actor.uri, actor.name or actor.username, f"@{actor.username}@{actor.domain}", state
+        )
+        for state, actor in rows
+    ]
+
+
+async def federation_overview(
+    sessions: async_sessionmaker[AsyncSession], territory_uri: str
+) -> Overview:
+    """Followers (accepted and waiting), followed actors and per-host delivery state."""
+    async with sessions() as session:
+        inbound = Follow.followed_uri == territory_uri
+        followers = await _relations(
+            session, inbound, Follow.state == "accepted", remote_side=Follow.follower_uri
+        )
+        requests = await _relations(
+            session, inbound, Follow.state == "pending", remote_side=Follow.follower_uri
+        )
+        following = await _relations(
+            session, Follow.follower_uri == territory_uri, remote_side=Follow.followed_uri
+        )
+        hosts = list(await session.scalars(select(DeliveryCursor).order_by(DeliveryCursor.host)))
+    return Overview(followers, requests, following, hosts)
