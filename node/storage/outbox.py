@@ -18,7 +18,6 @@ from node.storage.base import utcnow
 from node.storage.models import DeliveryCursor, OutboxEntry, OutboxTarget
 from protocols.activitystreams import host_of
 
-
 #: Advisory lock id serialising outbox appends on PostgreSQL ("MAILLAGE" in hex-ish).
 OUTBOX_LOCK = 0x4D41494C
 
