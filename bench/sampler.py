@@ -1,10 +1,10 @@
 """A small sampling profiler for the node's process (no dependency, no change to the node).
 
-Every few milliseconds a daemon thread looks at the event loop thread's stack
-(`sys._current_frames`) and counts: whether the loop was idle (waiting in epoll) or busy,
-the line it was on (self time), and every frame of the stack (inclusive time, which, unlike
-cProfile's, means something for coroutines and SQLAlchemy's greenlets). The other threads
-(aiosqlite's, one per connection) are counted apart: running SQL or waiting for work.
+Every few milliseconds a timer signal looks at the event loop thread's stack and counts:
+whether the loop was idle (waiting in epoll) or busy, the line it was on (self time), and
+every frame of the stack (inclusive time, which, unlike cProfile's, means something for
+coroutines and SQLAlchemy's greenlets). The other threads (aiosqlite's, one per
+connection) are sampled by a thread: running SQL or waiting for work.
 
 `python -m bench.sampler OUT.json -- serve --data D` runs `maillage serve` sampled and
 writes OUT.json when it stops; `print_samples(OUT.json)` prints the hot spots.
@@ -13,13 +13,21 @@ writes OUT.json when it stops; `print_samples(OUT.json)` prints the hot spots.
 from __future__ import annotations
 
 import json
+import linecache
+import signal
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+try:
+    import greenlet
+except ImportError:  # SQLAlchemy without its asyncio extra: no greenlets to follow
+    greenlet = None  # type: ignore[assignment]
 
 from bench.common import REPO
 
@@ -43,13 +51,13 @@ def _short(filename: str) -> str:
 
 
 class Sampler:
-    """Samples the thread that starts it (the event loop's) and the other threads."""
+    """Samples the main thread (the event loop's) and the aiosqlite threads."""
 
     def __init__(self, interval: float = INTERVAL) -> None:
         self.interval = interval
         self.main_id = threading.get_ident()
-        self.samples = 0
-        self.idle = 0
+        self.samples = 0.0
+        self.idle = 0.0
         self.self_lines: Counter[str] = Counter()
         self.inclusive: Counter[str] = Counter()
         self.inclusive_lines: Counter[str] = Counter()
@@ -59,66 +67,79 @@ class Sampler:
         self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
 
     def start(self) -> None:
+        """Start sampling; call it from the main thread (it installs a SIGALRM handler)."""
+        self._last_alarm = time.perf_counter()
+        self._previous = signal.signal(signal.SIGALRM, self._on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, self.interval, self.interval)
         self._thread.start()
 
     def stop(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, self._previous)
         self._stop.set()
         self._thread.join(timeout=2)
 
+    def _on_alarm(self, _signum: int, frame: FrameType | None) -> None:
+        # The loop thread (the main thread) is sampled by a timer signal: its handler runs
+        # between two bytecodes, so pure Python code is seen as often as it runs (a thread
+        # sampling through the GIL would only see the places where the GIL is released).
+        now = time.perf_counter()
+        weight, self._last_alarm = now - self._last_alarm, now
+        if frame is not None:
+            self._main(frame, weight)
+
     def _run(self) -> None:
+        """The other threads (aiosqlite's: in C most of the time) from a sampling thread."""
         me = threading.get_ident()
+        last = time.perf_counter()
         while not self._stop.wait(self.interval):
+            now = time.perf_counter()
+            weight, last = now - last, now
             frames = sys._current_frames()
             for ident, frame in frames.items():
-                if ident == me:
-                    continue
-                if ident == self.main_id:
-                    self._main(frame)
-                else:
-                    self._other(frame)
+                if ident not in (me, self.main_id):
+                    self._other(frame, weight)
 
-    def _main(self, frame: FrameType) -> None:
-        self.samples += 1
+    def _main(self, frame: FrameType, weight: float) -> None:
+        self.samples += weight
         leaf = _where(frame)
         if (leaf[0].rsplit("/", 1)[-1], leaf[2]) in _IDLE_LEAVES:
-            self.idle += 1
+            self.idle += weight
             return
-        self.self_lines[f"{leaf[2]} ({leaf[0]}:{leaf[1]})"] += 1
+        self.self_lines[f"{leaf[2]} ({leaf[0]}:{leaf[1]})"] += weight
         seen: set[str] = set()
         category = None
-        current: FrameType | None = frame
-        while current is not None:
+        for current in _stack(frame):
             filename, line, name = _where(current)
             if filename.startswith(_OURS):
                 key = f"{name} ({filename}:{current.f_code.co_firstlineno})"
                 if key not in seen:
                     seen.add(key)
-                    self.inclusive[key] += 1
-                    self.inclusive_lines[f"{filename}:{line} in {name}"] += 1
+                    self.inclusive[key] += weight
+                    self.inclusive_lines[f"{filename}:{line} in {name}"] += weight
             if category is None:
                 category = _category(filename)
-            current = current.f_back
-        self.categories[category or "other"] += 1
+        self.categories[category or "other"] += weight
 
-    def _other(self, frame: FrameType) -> None:
+    def _other(self, frame: FrameType, weight: float) -> None:
         stack = []
         current: FrameType | None = frame
         while current is not None:
-            stack.append(_where(current))
+            stack.append(current)
             current = current.f_back
-        if not any("aiosqlite" in f for f, _, _ in stack):
+        if not any("aiosqlite" in f.f_code.co_filename for f in stack):
             return
-        leaf_file, _, leaf_name = stack[0]
-        if leaf_file.endswith("queue.py") or leaf_name in ("get", "wait", "_wait_for_tstate_lock"):
-            self.sql_threads["waiting for work"] += 1
+        leaf = stack[0]
+        source = linecache.getline(leaf.f_code.co_filename, leaf.f_lineno)
+        if "tx.get(" in source:
+            self.sql_threads["waiting for work"] += weight
         else:
-            self.sql_threads["running (sqlite3 / aiosqlite)"] += 1
+            self.sql_threads["running SQL (sqlite3 in the thread)"] += weight
 
     def dump(self, path: Path) -> None:
         path.write_text(
             json.dumps(
                 {
-                    "interval": self.interval,
                     "samples": self.samples,
                     "idle": self.idle,
                     "self": self.self_lines.most_common(60),
@@ -129,6 +150,21 @@ class Sampler:
                 }
             )
         )
+
+
+def _stack(frame: FrameType) -> Iterator[FrameType]:
+    """The frames from `frame` down to the thread's root, through SQLAlchemy's greenlets:
+    code run by `greenlet_spawn` has its own stack, continued by the parent greenlet's."""
+    current: FrameType | None = frame
+    runner = greenlet.getcurrent() if greenlet is not None else None
+    while True:
+        while current is not None:
+            yield current
+            current = current.f_back
+        if runner is None or runner.parent is None:
+            return
+        runner = runner.parent
+        current = runner.gr_frame
 
 
 def _category(filename: str) -> str | None:
@@ -159,18 +195,17 @@ def print_samples(path: Path, title: str, limit: int = 12) -> None:
         return
     data: dict[str, Any] = json.loads(path.read_text())
     samples, idle = data["samples"], data["idle"]
-    busy = max(samples - idle, 1)
+    busy = max(samples - idle, 1e-9)
     print(
-        f"    sampled profile of {title}: event loop busy {100 * busy / max(samples, 1):.0f}% "
-        f"of {samples * data['interval']:.1f} s"
+        f"    sampled profile of {title}: event loop thread busy {busy:.1f} s "
+        f"of {samples:.1f} s ({100 * busy / max(samples, 1e-9):.0f}%)"
     )
     shares = ", ".join(f"{name} {100 * n / busy:.0f}%" for name, n in data["categories"][:8])
     print(f"      busy time by library (innermost known frame): {shares}")
     threads = data["sql_threads"]
-    total_threads = sum(n for _, n in threads) or 1
     print(
-        "      aiosqlite threads: "
-        + ", ".join(f"{name} {100 * n / total_threads:.0f}%" for name, n in threads)
+        "      aiosqlite threads (summed over connections): "
+        + ", ".join(f"{name} {n:.1f} s" for name, n in threads)
     )
     print("      our functions, inclusive share of busy time:")
     for key, count in data["inclusive"][:limit]:

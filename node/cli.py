@@ -20,7 +20,7 @@ from node import __version__
 from node.bootstrap import create_node, describe_created, ensure_writable_folder
 from node.check import check_node
 from node.serve import PortUnavailable, serve
-from node.services.announcements import AnnouncementError, announce
+from node.services.announcements import AnnouncementError, announce, delete_announcement
 from node.services.following import FollowError, answer_follow_request, follow, unfollow
 from node.services.remote_actors import LookupFailed
 from node.services.standalone import standalone_runtime
@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     announce.add_argument(
         "--in-reply-to", metavar="URL", help="answer a post the node knows (its id)"
     )
+
+    delete = command("delete", "delete one of the territory's announcements (followers are told)")
+    delete.add_argument("note", help="the announcement's id (the URL `announce` printed)")
 
     for name, help_text in (
         ("follow", "make the territory follow a remote actor"),
@@ -258,6 +261,9 @@ def _announce(args: argparse.Namespace) -> int:
 
     async def run() -> str:
         async with standalone_runtime(config) as runtime:
+            if args.command == "delete":
+                await delete_announcement(runtime, args.note)
+                return f"deleted {args.note}"
             return (await announce(runtime, args.text, args.in_reply_to)).uri
 
     try:
@@ -312,6 +318,7 @@ _HANDLERS: Mapping[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "db": _db,
     "announce": _announce,
+    "delete": _announce,
     "follow": _follow_command,
     "unfollow": _follow_command,
     "approve": _follow_command,

@@ -12,9 +12,11 @@ from aiohttp import web
 from instance_config import InstanceConfig
 from node.bootstrap import describe_created
 from node.logs import AccessLogger, configure_logging
+from node.services.profile import publish_profile_changes
 from node.services.setup import initialise_node
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.errors import reporting_database_errors
+from node.storage.keyring import KeyRing
 from node.storage.migrate import schema_state, upgrade_database
 from node.web.app import create_app
 
@@ -43,7 +45,10 @@ async def _prepare_database(config: InstanceConfig) -> None:
             if not state.is_current:
                 log.info("applying migrations", extra={"from": state.current, "to": state.head})
                 await upgrade_database(engine)
-            credentials = await initialise_node(make_sessionmaker(engine), config)
+            sessions = make_sessionmaker(engine)
+            credentials = await initialise_node(sessions, config)
+            if await publish_profile_changes(sessions, config, KeyRing()):
+                log.info("territory profile changed: Update sent to followers")
     finally:
         await engine.dispose()
     if credentials is not None:

@@ -135,6 +135,12 @@ def test_fedify_peer_follows_and_interacts_with_the_territory(
         lambda: "serai" not in alpha.html(note_id.removeprefix(alpha.base)), "the reply removed"
     )
 
+    # The territory deletes its announcement: the peer is told, the note answers 410
+    assert alpha.cli("delete", note_id) == f"deleted {note_id}"
+    assert fedify_peer.received(type="Delete", object=note_id, wait=20), fedify_peer.inbox_log()
+    status, tombstone = alpha.json(note_id)
+    assert status == 410 and tombstone["type"] == "Tombstone"
+
 
 def test_territory_follows_the_peer_and_receives_its_notes(
     alpha: MaillageNode, fedify_peer: FedifyPeer
@@ -223,3 +229,18 @@ def test_signed_garbage_is_refused_and_nothing_is_stored(
     assert tampered["status"] == 401 and "digest" in tampered["body"].lower(), tampered
     assert stored_activities(alpha, ids) == 0
     assert "garbage" not in alpha.html("/")
+
+
+def test_a_renamed_territory_sends_its_new_profile(
+    alpha: MaillageNode, fedify_peer: FedifyPeer
+) -> None:
+    fedify_peer.follow(alpha.acct)
+    assert fedify_peer.following(target=alpha.territory, state="accepted", wait=20)
+    alpha.stop()
+    toml = alpha.data / "maillage.toml"
+    toml.write_text(
+        toml.read_text().replace('name = "Saint-Alpha"', 'name = "Saint-Alpha-les-Bains"')
+    )
+    alpha.start()
+    updates = fedify_peer.received(type="Update", actor=alpha.territory, wait=20)
+    assert updates and updates[-1]["json"]["object"]["name"] == "Saint-Alpha-les-Bains"
