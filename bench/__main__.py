@@ -8,6 +8,7 @@ or found a correctness problem (activities not stored once, deliveries lost or d
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
 import sys
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="maillage-bench-"))
     print(
         f"maillage bench ({'quick' if args.quick else 'full'}): Python "
-        f"{platform.python_version()}, {platform.machine()}, work folder {root}",
+        f"{platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {_load()}; work folder {root}",
         flush=True,
     )
     results: dict[str, dict[str, Any]] = {}
@@ -58,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
             continue
         finally:
-            print(f"  ({name} took {time.monotonic() - started:.1f} s)", flush=True)
+            print(
+                f"  ({name} took {time.monotonic() - started:.1f} s; load average {_load()})",
+                flush=True,
+            )
         failed |= bool(results[name].get("problems"))
     print()
     print("summary")
@@ -69,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         shutil.rmtree(root, ignore_errors=True)
     return 1 if failed else 0
+
+
+def _load() -> str:
+    """The 1-minute load average: other work on the machine skews the figures."""
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 if __name__ == "__main__":

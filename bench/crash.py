@@ -115,8 +115,10 @@ def run(quick: bool, workdir: Path) -> dict[str, Any]:
     print(f"  duplicated               {figures['duplicated']:5d}   (goal 0)")
     print(
         f"  re-sent after the crash  {figures['resent']:5d}   (the pair each host was at when "
-        f"the node died: {figures['in_flight']} requests were open at the sinks, "
-        f"{figures['hosts_mid']} hosts mid-way; dropped by the sinks by activity id)"
+        f"the node died: {figures['resent'] - figures['resent_answered']} not yet answered, "
+        f"{figures['resent_answered']} answered but the cursor not yet committed; "
+        f"{figures['in_flight']} requests were open at the sinks, {figures['hosts_mid']} hosts "
+        f"mid-way; the sinks dropped them by activity id)"
     )
     print(
         f"  received {figures['received']}/{expected_count} pairs in {figures['posts']} POSTs; "
@@ -156,7 +158,12 @@ def analyse(
         if before and (host not in at_crash or min(before) > at_crash[host][0]):
             at_crash[host] = (min(before), pair)
     allowed = {pair for _, pair in at_crash.values()}
-    resent = duplicated = 0
+    answered_before: set[tuple[str, str]] = {
+        (inbox, activity_id)
+        for inbox, activity_id, arrived, answered, _ in posts
+        if arrived < killed_at and answered is not None and answered < killed_at
+    }
+    resent = duplicated = resent_answered = 0
     for pair, times in arrivals.items():
         extra = len(times) - 1
         if extra <= 0:
@@ -164,6 +171,7 @@ def analyse(
         before = sum(t < killed_at for t in times)
         if pair in allowed and before == 1 and extra == 1:
             resent += 1
+            resent_answered += pair in answered_before
         else:
             duplicated += extra
     in_flight = sum(
@@ -181,6 +189,7 @@ def analyse(
         "lost": len(expected - arrivals.keys()),
         "duplicated": duplicated,
         "resent": resent,
+        "resent_answered": resent_answered,
         "unexpected": len(arrivals.keys() - expected),
         "received": len(expected & arrivals.keys()),
         "posts": len(posts),

@@ -62,7 +62,7 @@ def node_fanout(driver: Child, control: str, expected: int, timeout: float) -> d
     stats = wait_for_sinks(control, expected, timeout)
     time.sleep(0.2)  # late repeats, if any
     stats = http_json(f"{control}/_stats") | {"t0": announced["t0"]}
-    return _figures(stats, expected)
+    return _figures(stats, expected) | {"announce_ms": 1000 * (announced["t1"] - announced["t0"])}
 
 
 def _figures(stats: dict[str, Any], expected: int) -> dict[str, Any]:
@@ -113,8 +113,16 @@ async def bare_client(
     return _figures(stats, len(inboxes)) | {"statuses": dict(statuses)}
 
 
+def _median_of_3(
+    inboxes: list[str], body: bytes, key_pem: str, key_id: str, control: str
+) -> dict[str, Any]:
+    """The baseline is short (well under a second): the median of three runs."""
+    runs = [asyncio.run(bare_client(inboxes, body, key_pem, key_id, control)) for _ in range(3)]
+    return sorted(runs, key=lambda r: float(r["rate"]))[1]
+
+
 def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
-    hosts = 20 if quick else 100
+    hosts = 40 if quick else 100
     followers = hosts * PER_HOST
     workdir.mkdir(parents=True, exist_ok=True)
     sinks = Child("bench.sinks", ["--hosts", str(hosts)], workdir / "sinks.log")
@@ -150,8 +158,8 @@ def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
             for i in range(PER_HOST)
         ]
         shared_inboxes = [f"http://{LOOPBACK}:{port}/inbox" for port in ready["ports"]]
-        base_personal = asyncio.run(bare_client(personal_inboxes, body, key_pem, key_id, control))
-        base_shared = asyncio.run(bare_client(shared_inboxes, body, key_pem, key_id, control))
+        base_personal = _median_of_3(personal_inboxes, body, key_pem, key_id, control)
+        base_shared = _median_of_3(shared_inboxes, body, key_pem, key_id, control)
         cursors = query_db(
             node.db_path,
             "SELECT sum(delivered), sum(given_up), sum(failures) FROM delivery_cursors",
@@ -176,14 +184,14 @@ def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
         print(f"  {label}:")
         print(
             f"    node      {node_run['rate']:7.0f} deliveries/s   ({node_run['pairs']}/"
-            f"{node_run['expected']} in {node_run['seconds']:.2f} s from announce(); first after "
-            f"{node_run['first_ms']:.0f} ms; repeats {node_run['repeats']}, unsigned "
-            f"{node_run['unsigned']})"
+            f"{node_run['expected']} in {node_run['seconds']:.2f} s from announce(), which took "
+            f"{node_run['announce_ms']:.0f} ms; first delivery after {node_run['first_ms']:.0f} ms;"
+            f" repeats {node_run['repeats']}, unsigned {node_run['unsigned']})"
         )
         print(
             f"    baseline  {base['rate']:7.0f} deliveries/s   ({base['pairs']}/{base['expected']}"
-            f" in {base['seconds']:.2f} s; sign_cavage + bare aiohttp, same key, body, "
-            f"concurrency)"
+            f" in {base['seconds']:.2f} s, median of 3; sign_cavage + bare aiohttp, same key, "
+            f"body and concurrency)"
         )
     print(f"  ratio (personal, headline) {ratio:.2f}   (goal >= {GOAL}: {goal})")
     print(f"  ratio (shared)             {ratio_shared:.2f}")

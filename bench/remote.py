@@ -31,6 +31,16 @@ from protocols.keys import public_key_to_pem
 
 ACTIVITY_JSON = "application/activity+json"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+#: the inline context Mastodon puts after the ActivityStreams one in a Create(Note)
+MASTODON_TERMS = {
+    "ostatus": "http://ostatus.org#",
+    "atomUri": "ostatus:atomUri",
+    "inReplyToAtomUri": "ostatus:inReplyToAtomUri",
+    "conversation": "ostatus:conversation",
+    "sensitive": "as:sensitive",
+    "toot": "http://joinmastodon.org/ns#",
+    "votersCount": "toot:votersCount",
+}
 #: a sentence repeated to give posts a realistic size (Mastodon's are often 1-3 KB)
 _TEXT = (
     "Réunion publique du conseil de quartier jeudi à 18 h 30 à la salle des fêtes : "
@@ -124,7 +134,7 @@ def create_note(actor: FakeActor, serial: int, territory: str, run: str) -> dict
         },
     }
     return {
-        "@context": ["https://www.w3.org/ns/activitystreams"],
+        "@context": ["https://www.w3.org/ns/activitystreams", MASTODON_TERMS],
         "id": f"{note_id}/activity",
         "type": "Create",
         "actor": actor.uri,

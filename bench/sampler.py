@@ -134,7 +134,7 @@ class Sampler:
         if "tx.get(" in source:
             self.sql_threads["waiting for work"] += weight
         else:
-            self.sql_threads["running SQL (sqlite3 in the thread)"] += weight
+            self.sql_threads[_operation(leaf)] += weight
 
     def dump(self, path: Path) -> None:
         path.write_text(
@@ -150,6 +150,22 @@ class Sampler:
                 }
             )
         )
+
+
+def _operation(frame: FrameType) -> str:
+    """What an aiosqlite thread is doing: the sqlite3 call it was handed (`function`, a
+    partial), with the first words of its SQL."""
+    try:
+        function = frame.f_locals.get("function")
+    except Exception:  # a frame changing under us: count it as unknown
+        return "unknown"
+    name = getattr(getattr(function, "func", None), "__name__", None) or "other"
+    args = getattr(function, "args", ())
+    if args and isinstance(args[0], str):
+        words = args[0].split()
+        table = next((w for w in words[1:6] if w.islower() and w.isidentifier()), "")
+        return f"{name} {words[0].upper() if words else ''} {table}".strip()
+    return name
 
 
 def _stack(frame: FrameType) -> Iterator[FrameType]:
@@ -204,14 +220,17 @@ def print_samples(path: Path, title: str, limit: int = 12) -> None:
     print(f"      busy time by library (innermost known frame): {shares}")
     threads = data["sql_threads"]
     print(
-        "      aiosqlite threads (summed over connections): "
-        + ", ".join(f"{name} {n:.1f} s" for name, n in threads)
+        "      aiosqlite threads, summed over connections (time in a sqlite3 call includes "
+        "waiting for SQLite's write lock): "
+        + ", ".join(f"{name} {n:.1f} s" for name, n in threads[:8])
     )
     print("      our functions, inclusive share of busy time:")
-    for key, count in data["inclusive"][:limit]:
+    inclusive = [(k, n) for k, n in data["inclusive"] if n < 0.99 * busy]
+    for key, count in inclusive[:limit]:
         print(f"        {100 * count / busy:5.1f}%  {key}")
     print("      our lines (where the time under them was spent), inclusive share:")
-    for key, count in data["inclusive_lines"][:limit]:
+    inclusive_lines = [(k, n) for k, n in data["inclusive_lines"] if n < 0.99 * busy]
+    for key, count in inclusive_lines[:limit]:
         print(f"        {100 * count / busy:5.1f}%  {key}")
     print("      lines, self share of busy time:")
     for key, count in data["self"][:limit]:

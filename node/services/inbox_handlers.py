@@ -17,8 +17,15 @@ from federation.inbox.worker import Handler, Outcome
 from node.convert.notes import POST_TYPES, note_from_as
 from node.convert.urls import actor_id
 from node.domain.actors import ActorKind
+from node.services.decisions import record_external_answer
 from node.services.following import send_follow_answer
 from node.services.remote_actors import LookupFailed
+from node.services.remote_objects import (
+    maillage_kind,
+    mark_remote_object_deleted,
+    store_remote_object,
+)
+from node.services.replication import on_add, on_remote_evaluation
 from node.services.runtime import Runtime
 from node.storage.actors import get_actor_by_username
 from node.storage.base import utcnow
@@ -41,6 +48,7 @@ def inbox_handlers(runtime: Runtime) -> dict[str, Handler]:
         "Delete": handlers.on_delete,
         "Like": handlers.on_like,
         "Announce": handlers.on_announce,
+        "Add": handlers.on_add,
     }
 
 
@@ -154,10 +162,17 @@ class InboxHandlers:
         return Outcome.held(f"nothing to undo yet for {target}")
 
     async def on_create(self, activity: dict[str, Any]) -> Outcome:
-        """A post: kept when it replies to us, mentions us, or comes from someone we follow."""
+        """A Maillage object (stored as what it is), a poll answer to one of our decisions
+        (non-binding tally), or a post kept when it replies to us, mentions us, or comes from
+        someone we follow."""
         document = activity.get("object")
         if not isinstance(document, dict) or type_of(document) not in POST_TYPES:
             return Outcome.ignored("Create of something that is not a post")
+        answer = await record_external_answer(self.runtime, activity, document)
+        if answer is not None:
+            return answer
+        if maillage_kind(document) is not None:
+            return await self._keep_maillage_object(activity, document)
         async with self.runtime.sessions.begin() as session:
             if not await self._is_relevant(session, activity["actor"], document):
                 return Outcome.ignored("post neither for us nor from anyone we follow")
@@ -204,6 +219,8 @@ class InboxHandlers:
             return Outcome.applied("actor refreshed")
         if type_of(document) not in POST_TYPES:
             return Outcome.ignored("Update of an unsupported object")
+        if maillage_kind(document) is not None:
+            return await self._keep_maillage_object(activity, document)
         async with self.runtime.sessions.begin() as session:
             note = (await session.scalars(select(Note).where(Note.uri == document["id"]))).first()
             if note is None:
@@ -233,7 +250,25 @@ class InboxHandlers:
             )
             if result.rowcount:  # type: ignore[attr-defined]
                 return Outcome.applied("post deleted")
+            if target and await mark_remote_object_deleted(session, target, actor):
+                return Outcome.applied("object deleted")
         return Outcome.held(f"Delete of {target}, not received yet")
+
+    async def _keep_maillage_object(
+        self, activity: dict[str, Any], document: dict[str, Any]
+    ) -> Outcome:
+        """Store another node's experiment, proposal, offer... when it concerns us."""
+        async with self.runtime.sessions.begin() as session:
+            if not await self._is_relevant(session, activity["actor"], document):
+                return Outcome.ignored("object neither for us nor from anyone we follow")
+            stored = await store_remote_object(session, document)
+            if stored.kind == "tc:Evaluation":
+                await on_remote_evaluation(session, document)
+        return Outcome.applied(f"{stored.kind} stored")
+
+    async def on_add(self, activity: dict[str, Any]) -> Outcome:
+        """Another territory adds its experiment to one of our experiments' replications."""
+        return await on_add(self.runtime, activity)
 
     async def on_like(self, activity: dict[str, Any]) -> Outcome:
         """A Like of one of our objects."""

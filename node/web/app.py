@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -12,8 +13,9 @@ from federation.http import FederationClient
 from federation.inbox.worker import InboxWorker
 from instance_config import InstanceConfig
 from node import __version__
+from node.services.decisions import close_due_decisions
 from node.services.inbox_handlers import inbox_handlers
-from node.services.runtime import make_runtime
+from node.services.runtime import Runtime, make_runtime
 from node.storage.base import utcnow
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.inbox import SqlInbox
@@ -33,7 +35,24 @@ from node.web.keys import (
     templates_key,
 )
 from node.web.render import STATIC_DIR, make_templates
-from node.web.routes import account, actors, admin, health, inbox, notes, pages, wellknown
+from node.web.routes import (
+    account,
+    actors,
+    admin,
+    circles,
+    decisions,
+    experiments,
+    feed,
+    health,
+    inbox,
+    members,
+    needs,
+    notes,
+    offers,
+    pages,
+    proposals,
+    wellknown,
+)
 
 #: Largest request body accepted, as Mastodon's inbox (MAX_JSON_SIZE): 1 MB.
 MAX_BODY_BYTES = 1_000_000
@@ -55,7 +74,24 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
     app.cleanup_ctx.append(_federation)
     if workers:
         app.cleanup_ctx.append(_workers)
-    for module in (wellknown, actors, notes, inbox, pages, account, admin, health):
+    for module in (
+        wellknown,
+        actors,
+        notes,
+        inbox,
+        pages,
+        account,
+        admin,
+        health,
+        members,
+        circles,
+        needs,
+        proposals,
+        decisions,
+        experiments,
+        offers,
+        feed,
+    ):
         app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
     return app
@@ -87,11 +123,22 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     await client.close()
 
 
+async def _scheduled_jobs(runtime: Runtime, every_seconds: float = 20.0) -> None:
+    """Time-driven work: decisions open and close on time (and publish their results)."""
+    while True:
+        try:
+            await close_due_decisions(runtime)
+        except Exception:  # the job boundary: log, keep the schedule going
+            logging.getLogger(__name__).exception("scheduled job failed")
+        await asyncio.sleep(every_seconds)
+
+
 async def _workers(app: web.Application) -> AsyncIterator[None]:
-    """Run the inbox and delivery workers for the life of the server."""
+    """Run the inbox and delivery workers and the scheduled jobs for the life of the server."""
     tasks = [
         asyncio.create_task(app[inbox_worker_key].run_forever(), name="inbox-worker"),
         asyncio.create_task(app[delivery_worker_key].run_forever(), name="delivery-worker"),
+        asyncio.create_task(_scheduled_jobs(app[runtime_key]), name="scheduled-jobs"),
     ]
     yield
     for task in tasks:

@@ -1,7 +1,8 @@
 """French-first pages with English translations; the visitor's language is chosen per request.
 
-Templates are written in French and wrap text in `_()`; locales/en.json maps each French
-text to its English translation (a test checks that none is missing).
+Templates are written in French and wrap text in `_()`; the files of locales/en/ map each
+French text to its English translation, one file per part of the node (a test checks that
+none is missing).
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ LOCALES = Path(__file__).parent / "locales"
 
 @cache
 def english() -> dict[str, str]:
-    """The English catalogue: French text -> English text (node/web/locales/en.json)."""
-    return dict(json.loads((LOCALES / "en.json").read_text(encoding="utf-8")))
+    """The English catalogue: French text -> English text, from every locales/en/*.json."""
+    catalogue: dict[str, str] = {}
+    for path in sorted((LOCALES / "en").glob("*.json")):
+        catalogue |= json.loads(path.read_text(encoding="utf-8"))
+    return catalogue
 
 
 def translator(language: str) -> Translate:

@@ -1,0 +1,5 @@
+"""Pages and forms of the participation chain: decisions."""
+
+from aiohttp import web
+
+routes = web.RouteTableDef()

@@ -1,0 +1,5 @@
+"""Pages and forms of the participation chain: experiments."""
+
+from aiohttp import web
+
+routes = web.RouteTableDef()

@@ -1,0 +1,5 @@
+"""Pages and forms of the participation chain: needs."""
+
+from aiohttp import web
+
+routes = web.RouteTableDef()
