@@ -15,6 +15,7 @@ from node.services.setup import AdminCredentials, initialise_node
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.migrate import upgrade_database
 from node.web.app import create_app
+from tests.testrig.browser import browser  # noqa: F401
 from tests.testrig.fixtures import fedify_peer, fedify_peer_dir  # noqa: F401
 from tests.testrig.postgres import PostgresServer, PostgresUnavailable, start_postgres
 
