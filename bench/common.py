@@ -58,8 +58,8 @@ class NodeProcess:
     """A real node: `maillage init` once, then `maillage serve` (logs to a file), which can
     be stopped (SIGTERM), killed (SIGKILL) and started again on the same data."""
 
-    def __init__(self, root: Path, name: str = "node") -> None:
-        self.port = free_port()
+    def __init__(self, root: Path, name: str = "node", port: int | None = None) -> None:
+        self.port = port or free_port()
         self.base = f"http://{LOOPBACK}:{self.port}"
         self.data = root / name
         self.territory = f"{self.base}/actors/territoire"

@@ -140,7 +140,7 @@ async def limit_steps(
 
 def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
     actor_count = 8 if quick else 32
-    count = 1200 if quick else 5000
+    count = 1000 if quick else 5000
     limit_count = count // 2
     max_seconds = 10 if quick else 30
     workdir.mkdir(parents=True, exist_ok=True)
@@ -183,35 +183,37 @@ def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
     limit_before = limit("limit-before")
     profile_path = workdir / "inbox-node.samples.json" if profile else None
     node.start(profile=profile_path)
-    sender = Child("bench.remote", ["--plan", str(plan_path)], workdir / "inbox-sender.log")
     try:
-        sender.receive(timeout=30)
-        sender.send({"cmd": "go"})
-        sent = sender.receive(timeout=max_seconds + 60)
-        worker_states = _states(node)
+        sent, worker_states = _send(plan_path, workdir / "inbox-sender.log", max_seconds, node)
         # How fast the inbox worker applies the backlog once the intake has stopped.
         drain_started = time.monotonic()
-        time.sleep(2 if quick else 4)
+        time.sleep(1.5 if quick else 4)
         drained = _states(node)
         drain_seconds = time.monotonic() - drain_started
     finally:
-        sender.close()
         node.stop()
     limit_after = limit("limit-after")
+
+    # The same intake with nothing else running in the node: create_app(workers=False),
+    # served in-process as `maillage serve` does, on a fresh node at the same address.
+    bare = NodeProcess(workdir, "inbox-node-no-workers", port=node.port)
+    driver = Child("bench.node_driver", ["--data", str(bare.data), "--no-workers"], bare.log_path)
+    try:
+        driver.receive(timeout=30)
+        sent_bare, _ = _send(plan_path, workdir / "inbox-sender-2.log", max_seconds, bare)
+    finally:
+        driver.send({"cmd": "quit"})
+        driver.close()
+    bare_stored = _stored_once(bare, warmup, timed, sent_bare)
     steps = asyncio.run(
         limit_steps(timed[:1000], node.base, keys, policy, workdir / "limit-steps.sqlite3")
     )
 
     # Stored exactly once: every id answered 202 is in inbox_items, once.
-    expected = [activity_id(b) for _, _, b in warmup] + [activity_id(b) for _, _, b in timed]
-    expected = expected[: len(warmup) + sent["sent"]]
-    stored = Counter(
-        row[0] for row in query_db(node.db_path, "SELECT activity_id FROM inbox_items")
-    )
-    missing = sum(1 for i in expected if stored[i] == 0)
-    twice = sum(1 for i in expected if stored[i] > 1)
-    extra = sum(stored.values()) - len(expected)
+    missing, twice, extra, expected_count = _stored_once(node, warmup, timed, sent)
     accepted = sent["statuses"].get("202", 0)
+    accepted_bare = sent_bare["statuses"].get("202", 0)
+    rate_bare = accepted_bare / sent_bare["seconds"]
 
     rate = accepted / sent["seconds"]
     limit_per_s = (limit_before["rate"] + limit_after["rate"]) / 2
@@ -239,9 +241,16 @@ def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
     goal = "met" if ratio >= GOAL else "MISSED"
     print(f"  ratio        {ratio:8.2f}   (goal >= {GOAL}: {goal})")
     print(
-        f"  stored once  {len(expected) - missing - twice}/{len(expected)}   "
+        f"  stored once  {expected_count - missing - twice}/{expected_count}   "
         f"(missing {missing}, stored twice {twice}, unexpected rows {extra}; "
         f"remote key fetches {sent['key_fetches']} for {actor_count} actors)"
+    )
+    print(
+        f"  without workers: {rate_bare:.0f}/s accepted, ratio {rate_bare / limit_per_s:.2f} "
+        f"(create_app(config, workers=False) served in-process by bench.node_driver: the same "
+        f"intake with no inbox worker applying in the same process; p50 "
+        f"{sent_bare['p50_ms']:.0f} ms, p99 {sent_bare['p99_ms']:.0f} ms; stored once "
+        f"{bare_stored[3] - bare_stored[0] - bare_stored[1]}/{bare_stored[3]})"
     )
     print(
         f"  inbox worker: had applied {applied_during} of {sum(worker_states.values())} when the "
@@ -257,9 +266,46 @@ def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
         "ratio": ratio,
         "summary": f"accepted/s {rate:.0f}, limit/s {limit_per_s:.0f}, "
         f"ratio {ratio:.2f} (goal >= {GOAL}: {goal}); stored once "
-        f"{len(expected) - missing - twice}/{len(expected)}",
-        "problems": missing + twice + (accepted != sent["sent"]),
+        f"{expected_count - missing - twice}/{expected_count}; without workers "
+        f"{rate_bare:.0f}/s (ratio {rate_bare / limit_per_s:.2f})",
+        "problems": missing
+        + twice
+        + (accepted != sent["sent"])
+        + bare_stored[0]
+        + bare_stored[1]
+        + (accepted_bare != sent_bare["sent"]),
     }
+
+
+def _send(
+    plan_path: Path, log_path: Path, max_seconds: float, node: NodeProcess
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Run the sender against a started node; its figures and the inbox states at the end."""
+    sender = Child("bench.remote", ["--plan", str(plan_path)], log_path)
+    try:
+        sender.receive(timeout=30)
+        sender.send({"cmd": "go"})
+        sent = sender.receive(timeout=max_seconds + 60)
+        return sent, _states(node)
+    finally:
+        sender.close()
+
+
+def _stored_once(
+    node: NodeProcess,
+    warmup: list[tuple[str, dict[str, str], bytes]],
+    timed: list[tuple[str, dict[str, str], bytes]],
+    sent: dict[str, Any],
+) -> tuple[int, int, int, int]:
+    """(missing, stored twice, unexpected rows, expected) for what the sender sent."""
+    expected = [activity_id(b) for _, _, b in warmup]
+    expected += [activity_id(b) for _, _, b in timed[: sent["sent"]]]
+    stored = Counter(
+        row[0] for row in query_db(node.db_path, "SELECT activity_id FROM inbox_items")
+    )
+    missing = sum(1 for i in expected if stored[i] == 0)
+    twice = sum(1 for i in expected if stored[i] > 1)
+    return missing, twice, sum(stored.values()) - len(expected), len(expected)
 
 
 def _states(node: NodeProcess) -> dict[str, int]:

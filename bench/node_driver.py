@@ -5,6 +5,7 @@ worker at once instead of waiting for its idle poll. `python -m bench.node_drive
 
 Commands (JSON lines): {"cmd": "announce", "text": ...} answers {"t0", "t1", "uri"}
 (monotonic times around `announce()`); {"cmd": "quit"} or the end of stdin stops it.
+`--no-workers` serves `create_app(config, workers=False)`: nothing applies or delivers.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from node.web.app import create_app
 from node.web.keys import runtime_key
 
 
-async def main(data: Path, max_seconds: float) -> None:
+async def main(data: Path, max_seconds: float, workers: bool = True) -> None:
     configure_logging()
     config = load_config(data, dict(os.environ))
-    runner = web.AppRunner(create_app(config), access_log_class=AccessLogger)
+    runner = web.AppRunner(create_app(config, workers=workers), access_log_class=AccessLogger)
     await runner.setup()
     await web.TCPSite(runner, config.http.host, config.http.port).start()
     runtime = runner.app[runtime_key]
@@ -59,12 +60,13 @@ if __name__ == "__main__":
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--max-seconds", type=float, default=300.0)
     parser.add_argument("--profile", type=Path, help="write a sampled profile there")
+    parser.add_argument("--no-workers", action="store_true", help="create_app(workers=False)")
     options = parser.parse_args()
     sampler = Sampler() if options.profile else None
     if sampler is not None:
         sampler.start()
     try:
-        asyncio.run(main(options.data, options.max_seconds))
+        asyncio.run(main(options.data, options.max_seconds, not options.no_workers))
     finally:
         if sampler is not None:
             sampler.stop()
