@@ -127,8 +127,10 @@ class DeliveryWorker:
         await asyncio.gather(*(self._drain(host) for host in hosts))
         return len(hosts)
 
-    async def run_forever(self, idle_seconds: float = 5.0) -> None:
-        """Work until cancelled; woken when something is logged, else every few seconds."""
+    async def run_forever(self, idle_seconds: float = 1.0) -> None:
+        """Work until cancelled; woken when something is logged in this process, else every
+        second (entries logged by another process, such as `maillage announce`, and hosts
+        whose backoff is over)."""
         while True:
             self.wakeup.clear()
             if not await self.run_once():

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 #: Cached actors older than this are refetched when next needed.
 STALE_AFTER = timedelta(days=1)
+MAX_CACHED_KEYS = 10_000
 
 
 class LookupFailed(Exception):
@@ -47,6 +48,8 @@ class RemoteActors:
         self._signers = signers
         self._config = config
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Loaded keys by key id: every signed request needs one, so no database round trip.
+        self._keys: dict[str, ActorKey] = {}
 
     async def get_key(self, key_id: str, *, refresh: bool = False) -> ActorKey | None:
         """The public key a signature names, or None when it cannot be had."""
@@ -75,7 +78,16 @@ class RemoteActors:
             stored = await get_remote_key(session, key_id)
         if stored is None:
             return None
-        return ActorKey(key_id, stored.owner_uri, load_public_key_pem(stored.public_key_pem))
+        return self._remember(
+            ActorKey(key_id, stored.owner_uri, load_public_key_pem(stored.public_key_pem))
+        )
+
+    def _remember(self, key: ActorKey) -> ActorKey:
+        """Keep a loaded key in memory (bounded: the oldest goes first)."""
+        if len(self._keys) >= MAX_CACHED_KEYS:
+            self._keys.pop(next(iter(self._keys)))
+        self._keys[key.key_id] = key
+        return key
 
     async def get_actor(self, uri: str, *, refresh: bool = False) -> RemoteActor:
         """The actor with this id: cached unless stale, else fetched; raises LookupFailed."""
@@ -114,6 +126,8 @@ class RemoteActors:
 
     async def _store(self, document: dict[str, object]) -> RemoteActor:
         actor = actor_from_as(document)
+        for key_id in [k for k, key in self._keys.items() if key.owner == actor.uri]:
+            del self._keys[key_id]  # the stored document now says which keys are valid
         keys = {key.key_id: public_key_to_pem(key.public_key) for key in keys_from_as(document)}
         async with self._sessions.begin() as session:
             return await put_remote_actor(session, actor, keys)

@@ -6,40 +6,47 @@ import json
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.ports import QueuedActivity, ReceivedActivity
+from node.domain.ids import new_id
+from node.storage.base import utcnow
+from node.storage.dialects import insert_or_ignore
+from node.storage.group_commit import GroupCommitter
 from node.storage.models import InboxItem
 
 
 class SqlInbox:
-    """Received activities in the `inbox_items` table; the unique activity id deduplicates."""
+    """Received activities in the `inbox_items` table; the unique activity id deduplicates.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    Inserts go through group commit: a burst of deliveries shares transactions.
+    """
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], committer: GroupCommitter | None = None
+    ) -> None:
         self._sessions = sessions
+        self._committer = committer or GroupCommitter(sessions)
 
     async def add_if_new(self, activity: ReceivedActivity) -> bool:
         """Store the raw activity unless its id is known; True when it was new."""
-        async with self._sessions() as session:
-            if await session.scalar(
-                select(InboxItem.id).where(InboxItem.activity_id == activity.activity_id)
-            ):
-                return False
-            session.add(
-                InboxItem(
-                    activity_id=activity.activity_id,
-                    type=activity.type[:64],
-                    actor_uri=activity.actor,
-                    object_id=activity.object_id,
-                    raw=json.dumps(activity.raw, ensure_ascii=False),
-                )
-            )
-            try:
-                await session.commit()
-            except IntegrityError:  # the same activity arriving twice at the same moment
-                return False
-        return True
+        values = {
+            "id": new_id(),
+            "activity_id": activity.activity_id,
+            "type": activity.type[:64],
+            "actor_uri": activity.actor,
+            "object_id": activity.object_id,
+            "raw": json.dumps(activity.raw, ensure_ascii=False),
+            "state": "pending",
+            "received_at": utcnow(),
+        }
+
+        async def insert(session: AsyncSession) -> bool:
+            statement = insert_or_ignore(session, InboxItem).values(**values)
+            result = await session.execute(statement.on_conflict_do_nothing())
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+        return await self._committer.write(insert)
 
     async def claim_due(self, now: datetime, limit: int) -> list[QueuedActivity]:
         """Pending items and held items whose wait is over, in arrival order."""

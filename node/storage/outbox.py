@@ -8,13 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.delivery.worker import PendingDelivery
 from federation.http import DeliveryOutcome
 from node.storage.base import utcnow
+from node.storage.dialects import insert_or_ignore
+from node.storage.group_commit import GroupCommitter
 from node.storage.models import DeliveryCursor, OutboxEntry, OutboxTarget
 from protocols.activitystreams import host_of
 
@@ -60,8 +60,13 @@ def _object_id(activity: dict[str, Any]) -> str | None:
 class SqlDeliveryStore:
     """Cursors advance target by target; the log itself is never rewritten."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], committer: GroupCommitter | None = None
+    ) -> None:
         self._sessions = sessions
+        # Cursor moves of all hosts share transactions: a fan-out is one commit every few
+        # milliseconds instead of one per delivery, and each delivery still waits for its own.
+        self._committer = committer or GroupCommitter(sessions)
 
     async def due_hosts(self, now: datetime, limit: int) -> list[str]:
         """Hosts with targets beyond their cursor and no backoff in force."""
@@ -110,44 +115,36 @@ class SqlDeliveryStore:
         self, host: str, target_id: int, outcome: str, answer: DeliveryOutcome | None
     ) -> None:
         """Move the host's cursor past a target and reset its failure count."""
-        now = utcnow()
         values: dict[str, Any] = {
             "last_target_id": target_id,
             "failures": 0,
             "next_attempt_at": None,
+            "delivered": DeliveryCursor.delivered + (1 if outcome == "delivered" else 0),
+            "given_up": DeliveryCursor.given_up + (1 if outcome == "given_up" else 0),
         }
         if answer is not None:
-            values |= {"last_status": answer.status, "last_error": answer.error or ""}
+            values |= {"last_status": answer.status, "last_error": (answer.error or "")[:2000]}
         if outcome == "delivered":
-            values["last_success_at"] = now
-        async with self._sessions.begin() as session:
-            await self._ensure_cursor(session, host)
-            counters = {
-                "delivered": DeliveryCursor.delivered + (1 if outcome == "delivered" else 0),
-                "given_up": DeliveryCursor.given_up + (1 if outcome == "given_up" else 0),
-            }
-            await session.execute(
-                update(DeliveryCursor)
-                .where(DeliveryCursor.host == host)
-                .values(**values, **counters)
-            )
+            values["last_success_at"] = utcnow()
+
+        async def move(session: AsyncSession) -> None:
+            await _update_cursor(session, host, values)
+
+        await self._committer.write(move)
 
     async def postpone(
         self, host: str, count_failure: bool, until: datetime, answer: DeliveryOutcome
     ) -> int:
         """Keep the cursor and wait; returns the host's consecutive failures."""
+        values: dict[str, Any] = {
+            "next_attempt_at": until,
+            "last_status": answer.status,
+            "last_error": (answer.error or "")[:2000],
+        }
+        if count_failure:
+            values["failures"] = DeliveryCursor.failures + 1
         async with self._sessions.begin() as session:
-            await self._ensure_cursor(session, host)
-            values: dict[str, Any] = {
-                "next_attempt_at": until,
-                "last_status": answer.status,
-                "last_error": (answer.error or "")[:2000],
-            }
-            if count_failure:
-                values["failures"] = DeliveryCursor.failures + 1
-            await session.execute(
-                update(DeliveryCursor).where(DeliveryCursor.host == host).values(**values)
-            )
+            await _update_cursor(session, host, values)
             return int(
                 await session.scalar(
                     select(DeliveryCursor.failures).where(DeliveryCursor.host == host)
@@ -155,11 +152,15 @@ class SqlDeliveryStore:
                 or 0
             )
 
-    @staticmethod
-    async def _ensure_cursor(session: AsyncSession, host: str) -> None:
-        """Create the host's cursor row if it does not exist (race-free on both backends)."""
-        dialect = session.bind.dialect.name if session.bind else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        await session.execute(
-            insert(DeliveryCursor).values(host=host, last_target_id=0).on_conflict_do_nothing()
-        )
+
+async def _update_cursor(session: AsyncSession, host: str, values: dict[str, Any]) -> None:
+    """Update a host's cursor, creating its row the first time (race-free on both backends)."""
+    statement = update(DeliveryCursor).where(DeliveryCursor.host == host).values(**values)
+    if (await session.execute(statement)).rowcount:  # type: ignore[attr-defined]
+        return
+    await session.execute(
+        insert_or_ignore(session, DeliveryCursor)
+        .values(host=host, last_target_id=0)
+        .on_conflict_do_nothing()
+    )
+    await session.execute(statement)

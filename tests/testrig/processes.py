@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 
 def maillage_command() -> list[str]:
@@ -40,14 +42,35 @@ def run_maillage(*args: str, timeout: float = 120, **env: str) -> subprocess.Com
 
 
 def start_maillage(*args: str, **env: str) -> subprocess.Popen[str]:
-    """Start `maillage ARGS` in the background (stdout and stderr captured)."""
-    return subprocess.Popen(
+    """Start `maillage ARGS` in the background; its output goes to temporary files (a pipe
+    nobody reads would fill up with access logs and block the server), read back by `stop`."""
+    stdout = tempfile.TemporaryFile("w+", encoding="utf-8")
+    stderr = tempfile.TemporaryFile("w+", encoding="utf-8")
+    process = subprocess.Popen(
         [*maillage_command(), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=stdout,
+        stderr=stderr,
         text=True,
         env=clean_environment(**env),
     )
+    _outputs[process.pid] = (stdout, stderr)
+    return process
+
+
+_outputs: dict[int, tuple[IO[str], IO[str]]] = {}
+
+
+def _read_outputs(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """What the process printed so far on stdout and stderr."""
+    files = _outputs.get(process.pid)
+    if files is None:
+        return "", ""
+    texts = []
+    for file in files:
+        file.flush()
+        file.seek(0)
+        texts.append(file.read())
+    return texts[0], texts[1]
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -55,7 +78,7 @@ def wait_until_serving(url: str, process: subprocess.Popen[str], timeout: float 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            out, err = process.communicate()
+            out, err = _read_outputs(process)
             raise AssertionError(f"maillage exited with {process.returncode}:\n{out}\n{err}")
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
@@ -71,10 +94,13 @@ def stop(process: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str,
     if process.poll() is None:
         process.terminate()
     try:
-        out, err = process.communicate(timeout=timeout)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
-        out, err = process.communicate()
+        process.wait()
+    out, err = _read_outputs(process)
+    for file in _outputs.pop(process.pid, ()):
+        file.close()
     return process.returncode, out, err
 
 
