@@ -45,9 +45,10 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"browser tests skipped: {reason}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the test session."""
+    """A headless Chromium for one test module. Playwright's sync API runs its own event loop
+    in this thread while it is alive, so it must be gone before async tests run again."""
     try:
         from playwright.sync_api import sync_playwright  # optional test dependency
     except ImportError:

@@ -7,9 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from node.convert.actors import actor_to_as
+from node.convert.circles import circle_actor_to_as, circle_page_path
 from node.convert.collections import ordered_collection, ordered_collection_page
 from node.convert.urls import ACTOR_COLLECTIONS, actor_id, collection_url, handle_of
 from node.domain.actors import ActorKind
+from node.services.circles import circle_of_actor
 from node.services.directory import find_actor_of_kind, find_local_actor
 from node.services.timeline import PAGE_SIZE, follow_page, outbox_page
 from node.storage.models import LocalActor
@@ -49,11 +51,18 @@ async def actor_get(request: web.Request) -> web.StreamResponse:
     """The actor as ActivityPub JSON for fediverse servers, as a page for browsers."""
     actor = await _require_actor(request)
     config = request.app[config_key]
+    circle = None
+    if actor.kind == ActorKind.CIRCLE:
+        circle = await circle_of_actor(request.app[sessions_key], actor.id)
     if wants_activitypub(request):
         keys = request.app[keyring_key].keys_for(actor)
+        if circle is not None:
+            return activity_response(circle_actor_to_as(config, actor, circle, keys))
         return activity_response(actor_to_as(config, actor, keys))
     if actor.kind == ActorKind.TERRITORY:
         raise web.HTTPFound("/")  # the territory's page is the home page
+    if circle is not None:
+        raise web.HTTPFound(circle_page_path(circle.slug))  # a circle's page lists its members
     return render(
         request,
         "actor.html",

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from node.convert.urls import actor_id, handle_of
 from node.domain.actors import ActorKind
+from node.services.activity_feed import activity_of
 from node.services.directory import find_actor_of_kind
 from node.services.timeline import follow_page, followed_posts, recent_local_notes
 from node.web.keys import config_key, sessions_key
@@ -14,10 +15,14 @@ from protocols.html import text_to_html
 
 routes = web.RouteTableDef()
 
+#: How many events of the territory's activity the home page shows (the Atom feed has more).
+TIMELINE_SIZE = 20
+
 
 @routes.get("/")
 async def home_get(request: web.Request) -> web.StreamResponse:
-    """The territory's home page: who it is, how to follow it, what this node is."""
+    """The territory's home page: who it is, how to follow it, its recent public activity,
+    what this node is."""
     config = request.app[config_key]
     territory = await find_actor_of_kind(request.app[sessions_key], ActorKind.TERRITORY)
     if territory is None:
@@ -33,6 +38,7 @@ async def home_get(request: web.Request) -> web.StreamResponse:
             "handle": handle_of(config, territory),
             "territory_id": territory_uri,
             "description_html": text_to_html(config.territory.description),
+            "timeline": await activity_of(sessions, territory_uri, TIMELINE_SIZE),
             "announcements": await recent_local_notes(sessions),
             "followed_posts": await followed_posts(sessions, territory_uri),
             "followers": followers,

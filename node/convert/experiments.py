@@ -1,0 +1,334 @@
+"""Experiments and their evaluations to and from ActivityStreams (vocabulary.md 5.6, 5.7).
+
+An experiment is an `Article` with `additionalType: tc:Experiment` (hypothesis, dates,
+lifecycle state, progress, indicators as `IndicatorTarget`s, its `replications` collection,
+and `wasDerivedFrom` + `adaptations` when it replicates another territory's); its evaluation
+is another `Article` (`tc:Evaluation`) that `evaluates` it. Received documents are hostile:
+`experiment_from_as` keeps only well-formed values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from instance_config import InstanceConfig
+from node.convert.objects import maillage_object
+from node.storage.models import Evaluation, Experiment, ExperimentIndicator, Measurement
+from protocols.activitystreams import id_of, ids_of
+from protocols.html import html_to_text, text_to_html
+from protocols.jsonld.project_context import document_context
+
+OUTCOMES = ("success", "partial", "failure", "inconclusive")
+RECOMMENDATIONS = ("generalise", "adapt", "stop")
+DIRECTIONS = ("increase", "decrease")
+
+#: French labels (the English ones are in locales/en/experiments.json).
+STATE_LABELS = {
+    "proposed": "proposée",
+    "running": "en cours",
+    "paused": "en pause",
+    "evaluating": "en évaluation",
+    "concluded": "terminée",
+}
+OUTCOME_LABELS = {
+    "success": "succès",
+    "partial": "partiel",
+    "failure": "échec",
+    "inconclusive": "non concluant",
+}
+OUTCOME_PLURALS = {
+    "success": "succès",
+    "partial": "partiels",
+    "failure": "échecs",
+    "inconclusive": "non concluants",
+}
+RECOMMENDATION_LABELS = {"generalise": "généraliser", "adapt": "adapter", "stop": "arrêter"}
+DIRECTION_LABELS = {"increase": "à la hausse", "decrease": "à la baisse"}
+#: what a facilitator may ask for, by target state (concluded comes with the evaluation)
+STATE_ACTIONS = {
+    "running": "Démarrer ou reprendre",
+    "paused": "Mettre en pause",
+    "evaluating": "Passer en évaluation",
+}
+#: Every label the pages show, by kind (the templates translate them with `_()`).
+PAGE_LABELS = {
+    "states": STATE_LABELS,
+    "outcomes": OUTCOME_LABELS,
+    "outcome_plurals": OUTCOME_PLURALS,
+    "recommendations": RECOMMENDATION_LABELS,
+    "directions": DIRECTION_LABELS,
+    "actions": STATE_ACTIONS,
+}
+
+#: The most indicators read from a received experiment (what a page can reasonably show).
+MAX_REMOTE_INDICATORS = 20
+
+
+def experiment_url(config: InstanceConfig, experiment_id: str) -> str:
+    """The id (and page) of a local experiment."""
+    return f"{config.node.base_url}/experiments/{experiment_id}"
+
+
+def evaluation_url(config: InstanceConfig, evaluation_id: str) -> str:
+    """The id (and page) of a local evaluation."""
+    return f"{config.node.base_url}/evaluations/{evaluation_id}"
+
+
+def replications_url(experiment_uri: str) -> str:
+    """The collection of the experiments other territories derived from this one."""
+    return f"{experiment_uri}/replications"
+
+
+def status_line(state: str, indicator_count: int) -> str:
+    """The summary Mastodon shows under the title.
+
+    >>> status_line("running", 3)
+    'Expérimentation · en cours · 3 indicateurs'
+    >>> status_line("proposed", 1), status_line("paused", 0)
+    ('Expérimentation · proposée · 1 indicateur', 'Expérimentation · en pause · aucun indicateur')
+    """
+    if indicator_count == 0:
+        count = "aucun indicateur"
+    else:
+        count = f"{indicator_count} indicateur{'s' if indicator_count > 1 else ''}"
+    return f"Expérimentation · {STATE_LABELS.get(state, state)} · {count}"
+
+
+def evaluation_status_line(outcome: str, recommendation: str) -> str:
+    """The summary of an evaluation.
+
+    >>> evaluation_status_line("success", "generalise")
+    'Évaluation · succès · recommandation : généraliser'
+    """
+    return (
+        f"Évaluation · {OUTCOME_LABELS.get(outcome, outcome)} · recommandation : "
+        f"{RECOMMENDATION_LABELS.get(recommendation, recommendation)}"
+    )
+
+
+def _moment(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def indicator_target(
+    indicator: ExperimentIndicator, latest: Measurement | None, starts_on: date | None
+) -> dict[str, Any]:
+    """One indicator as an IndicatorTarget: baseline, target, direction, latest value."""
+    baseline: dict[str, Any] = {
+        "type": "Observation",
+        "value": indicator.baseline,
+        "unitText": indicator.unit,
+    }
+    if starts_on is not None:
+        baseline["observationDate"] = starts_on.isoformat()
+    target: dict[str, Any] = {
+        "type": "IndicatorTarget",
+        "name": indicator.name,
+        "baseline": baseline,
+        "targetValue": {
+            "type": "QuantitativeValue",
+            "value": indicator.target,
+            "unitText": indicator.unit,
+        },
+        "direction": indicator.direction,
+    }
+    if latest is not None:
+        target["latest"] = {
+            "type": "Observation",
+            "value": latest.value,
+            "observationDate": latest.measured_on.isoformat(),
+            "unitText": indicator.unit,
+        }
+    return target
+
+
+def experiment_to_as(
+    config: InstanceConfig,
+    experiment: Experiment,
+    indicators: Sequence[tuple[ExperimentIndicator, Measurement | None]],
+    *,
+    proposal_uri: str | None = None,
+    evaluation_uri: str | None = None,
+    addressed_to: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The Article served at the experiment's id and sent in its Create and Updates."""
+    language = config.territory.default_language
+    extra: dict[str, Any] = {
+        "hypothesis": {language: experiment.hypothesis},
+        "lifecycleState": experiment.state,
+        "progress": experiment.progress,
+        "indicators": [
+            indicator_target(indicator, latest, experiment.starts_on)
+            for indicator, latest in indicators
+        ],
+        "replications": replications_url(experiment.uri),
+    }
+    if experiment.starts_on is not None:
+        extra["startTime"] = _moment(experiment.starts_on)
+    if experiment.ends_on is not None:
+        extra["endTime"] = _moment(experiment.ends_on)
+    if proposal_uri:
+        extra["originProposals"] = [proposal_uri]
+    if experiment.derived_from:
+        extra["wasDerivedFrom"] = experiment.derived_from
+        extra["adaptations"] = experiment.adaptations
+    if evaluation_uri:
+        extra["evaluation"] = evaluation_uri
+    return maillage_object(
+        config,
+        as_type="Article",
+        additional_type="tc:Experiment",
+        uri=experiment.uri,
+        name=experiment.title,
+        summary=status_line(experiment.state, len(indicators)),
+        content=text_to_html(experiment.hypothesis),
+        published=experiment.created_at,
+        updated=experiment.updated_at,
+        extra=extra,
+        addressed_to=list(addressed_to),
+    )
+
+
+def evaluation_to_as(
+    config: InstanceConfig,
+    evaluation: Evaluation,
+    experiment: Experiment,
+    addressed_to: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The Article of an evaluation: what it evaluates, outcome, recommendation, lessons."""
+    lessons = [line.strip() for line in evaluation.lessons.splitlines() if line.strip()]
+    return maillage_object(
+        config,
+        as_type="Article",
+        additional_type="tc:Evaluation",
+        uri=evaluation.uri,
+        name=f"Évaluation : {experiment.title}",
+        summary=evaluation_status_line(evaluation.outcome, evaluation.recommendation),
+        content=text_to_html(evaluation.lessons),
+        published=evaluation.published_at,
+        extra={
+            "evaluates": experiment.uri,
+            "outcome": evaluation.outcome,
+            "recommendation": evaluation.recommendation,
+            "lessons": lessons,
+        },
+        addressed_to=list(addressed_to),
+    )
+
+
+def replications_collection(url: str, replica_uris: Sequence[str]) -> dict[str, Any]:
+    """The replications collection: every replica's id, oldest first (it stays small)."""
+    return {
+        "@context": document_context(),
+        "id": url,
+        "type": "OrderedCollection",
+        "totalItems": len(replica_uris),
+        "orderedItems": list(replica_uris),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorCopy:
+    """An indicator read from another territory's experiment, to start a replica with."""
+
+    name: str
+    unit: str
+    baseline: float
+    target: float
+    direction: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteExperiment:
+    """What a replica takes from another territory's experiment."""
+
+    uri: str
+    name: str
+    hypothesis: str
+    theme: str
+    indicators: tuple[IndicatorCopy, ...]
+    derived_from: tuple[str, ...]
+    evaluation: str | None
+
+
+def _language_text(value: Any, language: str) -> str:
+    """A plain string, or the best entry of a language map ({"fr": "..."})."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        for key in (language, *sorted(value)):
+            if isinstance(value.get(key), str):
+                return str(value[key])
+    return ""
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _value_of(node: Any) -> tuple[float | None, str]:
+    """The value and unit of an Observation or QuantitativeValue."""
+    if not isinstance(node, dict):
+        return _number(node), ""
+    unit = node.get("unitText")
+    return _number(node.get("value")), unit if isinstance(unit, str) else ""
+
+
+def indicator_from_as(node: Any) -> IndicatorCopy | None:
+    """An IndicatorTarget of a received experiment, or None when malformed."""
+    if not isinstance(node, dict) or node.get("direction") not in DIRECTIONS:
+        return None
+    baseline, unit = _value_of(node.get("baseline"))
+    target, target_unit = _value_of(node.get("targetValue"))
+    name = html_to_text(node["name"]).strip() if isinstance(node.get("name"), str) else ""
+    if baseline is None or target is None or not name:
+        return None
+    return IndicatorCopy(
+        name=name[:200],
+        unit=html_to_text(unit or target_unit).strip()[:64],
+        baseline=baseline,
+        target=target,
+        direction=str(node["direction"]),
+    )
+
+
+def experiment_from_as(document: dict[str, Any], language: str = "fr") -> RemoteExperiment:
+    """The parts of another territory's experiment a replica starts from (text made plain)."""
+    raw_indicators = document.get("indicators")
+    indicators = (
+        [c for n in raw_indicators if (c := indicator_from_as(n)) is not None]
+        if isinstance(raw_indicators, list)
+        else []
+    )
+    name = _language_text(document.get("name"), language) or _language_text(
+        document.get("nameMap"), language
+    )
+    theme = document.get("theme")
+    return RemoteExperiment(
+        uri=str(document.get("id", "")),
+        name=html_to_text(name).strip()[:200],
+        hypothesis=html_to_text(_language_text(document.get("hypothesis"), language)).strip(),
+        theme=html_to_text(theme).strip()[:64] if isinstance(theme, str) else "",
+        indicators=tuple(indicators[:MAX_REMOTE_INDICATORS]),
+        derived_from=tuple(ids_of(document.get("wasDerivedFrom"))),
+        evaluation=id_of(document.get("evaluation")),
+    )
+
+
+def evaluation_from_as(document: dict[str, Any]) -> tuple[str, str] | None:
+    """(evaluated experiment, outcome) of a received evaluation, or None when malformed."""
+    evaluated = id_of(document.get("evaluates"))
+    outcome = document.get("outcome")
+    if evaluated is None or outcome not in OUTCOMES:
+        return None
+    return evaluated, str(outcome)

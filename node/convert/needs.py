@@ -1,0 +1,135 @@
+"""Needs on the wire (vocabulary.md 5.4): a `Page` with `additionalType: tc:Proposal` and
+`proposalKind: need`, its state, support count, circle, merge target and answer; plus the
+French labels of themes and states that pages and status lines share."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+from instance_config import InstanceConfig
+from node.convert.notes import iso
+from node.convert.objects import maillage_object, territory_uri
+from node.storage.models import Need
+from protocols.html import text_to_html
+
+#: The fixed themes of needs and proposals: token -> French label (the pages translate it).
+THEMES: dict[str, str] = {
+    "mobility": "Mobilités",
+    "food": "Alimentation",
+    "energy": "Énergie",
+    "housing": "Logement",
+    "health": "Santé",
+    "education": "Éducation",
+    "culture": "Culture",
+    "environment": "Environnement",
+    "economy": "Économie locale",
+    "social_ties": "Lien social",
+    "public_space": "Espaces publics",
+    "other": "Autre",
+}
+
+#: A need's states as people read them (NeedState token -> French label).
+NEED_STATE_LABELS: dict[str, str] = {
+    "submitted": "à trier",
+    "in_circle": "confié à un cercle",
+    "in_proposal": "repris dans une proposition",
+    "answered": "répondu",
+    "merged": "fusionné",
+}
+
+
+def count_label(count: int, singular: str, plural: str) -> str:
+    """ "1 soutien", "12 soutiens" (French: 0 and 1 take the singular).
+
+    >>> count_label(0, "soutien", "soutiens"), count_label(12, "soutien", "soutiens")
+    ('0 soutien', '12 soutiens')
+    """
+    return f"{count} {singular if count < 2 else plural}"
+
+
+def status_line(*parts: str) -> str:
+    """The generated `summary` Mastodon shows under the title: parts joined by " · "."""
+    return " · ".join(part for part in parts if part)
+
+
+def hashtag(theme: str) -> str:
+    """A theme's hashtag, without accents or spaces ("Économie locale" -> "economielocale").
+
+    >>> hashtag("energy")
+    'energie'
+    """
+    label = THEMES.get(theme, theme)
+    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in plain.lower() if ch.isalnum())
+
+
+def theme_tag(config: InstanceConfig, theme: str) -> dict[str, str]:
+    """The Hashtag of a theme, linking to the node's list filtered by it."""
+    return {
+        "type": "Hashtag",
+        "name": f"#{hashtag(theme)}",
+        "href": f"{config.node.base_url}/needs?theme={theme}",
+    }
+
+
+def circle_label(name: str) -> str:
+    """A circle as named in a sentence: "Cercle Mobilités" stays, "Mobilités" becomes
+    "cercle Mobilités"."""
+    return name if name.lower().startswith("cercle") else f"cercle {name}"
+
+
+def need_summary(need: Need, supports: int, circle_name: str | None) -> str:
+    """ "Besoin · à trier · 12 soutiens"; a need in a circle names it."""
+    state = NEED_STATE_LABELS.get(need.state, need.state)
+    if need.state == "in_circle" and circle_name:
+        state = f"confié au {circle_label(circle_name)}"
+    return status_line("Besoin", state, count_label(supports, "soutien", "soutiens"))
+
+
+def need_to_as(
+    config: InstanceConfig,
+    need: Need,
+    *,
+    supports: int,
+    circle_uri: str | None = None,
+    circle_name: str | None = None,
+    merged_into_uri: str | None = None,
+    answered_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The document served at a need's URL and sent in its Create and Updates."""
+    extra: dict[str, Any] = {
+        "proposalKind": "need",
+        "lifecycleState": need.state,
+        "supportCount": supports,
+        "theme": need.theme,
+        "tag": [theme_tag(config, need.theme)],
+    }
+    if circle_uri:
+        extra["assignedTo"] = circle_uri
+    if merged_into_uri:
+        extra["mergedInto"] = merged_into_uri
+    if need.answer:
+        answer_html = text_to_html(need.answer)
+        extra["answer"] = {
+            "type": "Note",
+            "attributedTo": territory_uri(config),
+            "content": answer_html,
+            "contentMap": {config.territory.default_language: answer_html},
+            "published": iso(answered_at or need.updated_at),
+        }
+    if need.place:
+        extra["location"] = {"type": "Place", "name": need.place}
+    return maillage_object(
+        config,
+        as_type="Page",
+        additional_type="tc:Proposal",
+        uri=need.uri,
+        name=need.title,
+        summary=need_summary(need, supports, circle_name),
+        content=text_to_html(need.text),
+        published=need.created_at,
+        updated=need.updated_at,
+        extra=extra,
+    )

@@ -1,0 +1,112 @@
+"""Proposals and amendments on the wire (vocabulary.md 5.4): `Page` documents with
+`additionalType: tc:Proposal` and `proposalKind: proposal` or `amendment` (with `amends`),
+plus the French labels of their states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from instance_config import InstanceConfig
+from node.convert.needs import circle_label, count_label, status_line, theme_tag
+from node.convert.objects import maillage_object
+from node.storage.models import Amendment, Proposal
+from protocols.html import text_to_html
+
+#: A proposal's states as people read them (ProposalState token -> French label).
+PROPOSAL_STATE_LABELS: dict[str, str] = {
+    "draft": "brouillon",
+    "in_deliberation": "en délibération",
+    "adopted": "adoptée",
+    "not_adopted": "non adoptée",
+    "in_project": "en projet",
+    "implemented": "mise en œuvre",
+    "evaluated": "évaluée",
+    "withdrawn": "retirée",
+}
+
+#: An amendment's states as people read them.
+AMENDMENT_STATE_LABELS: dict[str, str] = {
+    "proposed": "proposé",
+    "accepted": "accepté",
+    "rejected": "rejeté",
+}
+
+
+def proposal_summary(proposal: Proposal, circle_name: str, needs: int) -> str:
+    """ "Proposition · en délibération · Cercle Mobilités · répond à 2 besoins"."""
+    return status_line(
+        "Proposition",
+        PROPOSAL_STATE_LABELS.get(proposal.state, proposal.state),
+        circle_label(circle_name),
+        f"répond à {count_label(needs, 'besoin', 'besoins')}" if needs else "",
+    )
+
+
+def proposal_to_as(
+    config: InstanceConfig,
+    proposal: Proposal,
+    *,
+    circle_uri: str,
+    circle_name: str,
+    need_uris: list[str],
+) -> dict[str, Any]:
+    """The document served at a proposal's URL and sent in its Create and Updates.
+
+    The circle that drafts it is `assignedTo`; the needs it answers are `wasDerivedFrom`
+    (PROV: the proposal is derived from them). The written summary opens the content, since
+    `summary` is the generated status line.
+    """
+    content = text_to_html(proposal.summary) + text_to_html(proposal.text)
+    extra: dict[str, Any] = {
+        "proposalKind": "proposal",
+        "lifecycleState": proposal.state,
+        "assignedTo": circle_uri,
+        "wasDerivedFrom": need_uris,
+    }
+    if proposal.theme:
+        extra["theme"] = proposal.theme
+        extra["tag"] = [theme_tag(config, proposal.theme)]
+    return maillage_object(
+        config,
+        as_type="Page",
+        additional_type="tc:Proposal",
+        uri=proposal.uri,
+        name=proposal.title,
+        summary=proposal_summary(proposal, circle_name, len(need_uris)),
+        content=content,
+        published=proposal.created_at,
+        updated=proposal.updated_at,
+        extra=extra,
+    )
+
+
+def amendment_name(proposal: Proposal) -> str:
+    """An amendment's title: "Amendement à « Navette du samedi »"."""
+    return f"Amendement à « {proposal.title} »"
+
+
+def amendment_to_as(
+    config: InstanceConfig, amendment: Amendment, proposal: Proposal
+) -> dict[str, Any]:
+    """The document of an amendment: the proposed text, then its rationale."""
+    content = text_to_html(amendment.text)
+    if amendment.rationale:
+        content += "<p><strong>Motif</strong></p>" + text_to_html(amendment.rationale)
+    state = AMENDMENT_STATE_LABELS.get(amendment.state, amendment.state)
+    return maillage_object(
+        config,
+        as_type="Page",
+        additional_type="tc:Proposal",
+        uri=amendment.uri,
+        name=amendment_name(proposal),
+        summary=status_line("Amendement", state),
+        content=content,
+        published=amendment.created_at,
+        updated=amendment.decided_at,
+        extra={
+            "proposalKind": "amendment",
+            "lifecycleState": amendment.state,
+            "amends": proposal.uri,
+            "inReplyTo": proposal.uri,
+        },
+    )
