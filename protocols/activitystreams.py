@@ -76,3 +76,18 @@ def host_of(uri: str) -> str:
 def is_public(document: dict[str, Any]) -> bool:
     """Whether an object or activity is addressed to the public collection."""
     return any(a in PUBLIC_ALIASES for a in ids_of(document.get("to")) + ids_of(document.get("cc")))
+
+
+def web_link(*candidates: str | None) -> str:
+    """The first http(s) URL among candidates (a remote object's `url`, then its `id`):
+    hostile documents may carry javascript: or data: URLs, which must never become links.
+
+    >>> web_link("javascript:alert(1)", "https://peer.example/p/1")
+    'https://peer.example/p/1'
+    >>> web_link(None, "data:text/html,x")
+    ''
+    """
+    for url in candidates:
+        if url and url.lower().startswith(("https://", "http://")):
+            return url
+    return ""

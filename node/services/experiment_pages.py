@@ -38,18 +38,10 @@ from node.storage.models import (
     RemoteObject,
     StateChange,
 )
+from protocols.activitystreams import web_link
 
 #: How many experiments of other territories the list shows.
 REMOTE_LIMIT = 50
-
-
-def web_link(url: str | None, fallback: str) -> str:
-    """A link to another server's page, only if it is a web address (never `javascript:`).
-
-    >>> web_link("javascript:alert(1)", "https://a.example/e/1"), web_link(None, "x")
-    ('https://a.example/e/1', 'x')
-    """
-    return url if url and url.startswith(("https://", "http://")) else fallback
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,23 +27,11 @@ from node.storage.models import (
     RemoteObject,
     StateChange,
 )
+from protocols.activitystreams import web_link
 from protocols.html import text_to_html
 
 #: How many received objects of other nodes a list shows.
 REMOTE_LIMIT = 30
-
-
-def web_link(*candidates: str | None) -> str:
-    """The first http(s) URL among a remote object's `url` and `id`: hostile documents may
-    carry javascript: or data: URLs, which must never become links.
-
-    >>> web_link("javascript:alert(1)", "https://peer.example/p/1")
-    'https://peer.example/p/1'
-    """
-    for url in candidates:
-        if url and url.lower().startswith(("https://", "http://")):
-            return url
-    return ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from node import __version__
+from node.services.activity_feed import state_label
 from node.web.auth import csrf_key, signed_in_key
 from node.web.i18n import LANGUAGE_COOKIE, choose_language, translator
 from node.web.keys import config_key, templates_key
@@ -19,12 +20,14 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def make_templates() -> Environment:
     """The Jinja environment: packaged templates, HTML autoescaping on."""
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("node.web", "templates"),
         autoescape=select_autoescape(["html", "xml"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals["state_label"] = state_label
+    return environment
 
 
 def render(

@@ -16,7 +16,7 @@ LITERAL = re.compile(r"""_\(\s*(["'])(.+?)\1\s*\)""")
 
 def test_every_template_text_is_translated() -> None:
     texts = {
-        m.group(2) for path in TEMPLATES.glob("*.html") for m in LITERAL.finditer(path.read_text())
+        m.group(2) for path in TEMPLATES.rglob("*.html") for m in LITERAL.finditer(path.read_text())
     }
     texts |= {level.value for level in TerritoryLevel}
     texts |= set(_KIND_LABELS.values()) | set(_TITLES.values()) | {"Erreur"}

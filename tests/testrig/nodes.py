@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import time
@@ -37,6 +38,9 @@ class MaillageNode:
             *init_args,
         )
         assert result.returncode == 0, result.stderr
+        found = re.search(r"one-time password: (\S+)", result.stdout)
+        #: the first admin's password as `maillage init` printed it
+        self.one_time_password = found.group(1) if found else ""
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> MaillageNode:

@@ -9,6 +9,7 @@ from node.services.timeline import note_view, public_activity
 from node.web.keys import config_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
 from node.web.render import render
+from protocols.activitystreams import web_link
 
 routes = web.RouteTableDef()
 
@@ -26,7 +27,13 @@ async def note_get(request: web.Request) -> web.StreamResponse:
         return activity_response(document, status=410 if view.note.deleted_at else 200)
     if view.note.deleted_at is not None:
         raise web.HTTPGone(text="this note was deleted")
-    return render(request, "note.html", {"view": view})
+    territory = f"{config.node.base_url}/actors/{config.territory.handle}"
+    context = {
+        "view": view,
+        "from_territory": view.note.author_uri == territory,
+        "web_link": web_link,
+    }
+    return render(request, "note.html", context)
 
 
 @routes.get(r"/activities/{id:[0-9a-z]{26}}")

@@ -13,6 +13,7 @@ from node.convert.needs import THEMES
 from node.convert.proposals import AMENDMENT_STATE_LABELS, PROPOSAL_STATE_LABELS
 from node.services.need_pages import received_objects
 from node.services.needs import MAX_TEXT, NotAllowed, ParticipationError
+from node.services.proposal_links import linked_work
 from node.services.proposal_pages import (
     amendment_page,
     draft_choices,
@@ -146,6 +147,7 @@ async def _proposal_page(
     context = {
         "page": page,
         "proposal": page.proposal,
+        "linked": await linked_work(request.app[sessions_key], page.proposal.id),
         "error": error,
         "errors": errors or {},
         "values": values or {},
