@@ -54,11 +54,13 @@ class RemoteActors:
     async def get_key(self, key_id: str, *, refresh: bool = False) -> ActorKey | None:
         """The public key a signature names, or None when it cannot be had."""
         if not refresh:
+            if key_id in self._keys:
+                return self._keys[key_id]
             async with self._sessions() as session:
                 cached = await get_remote_key(session, key_id)
             if cached is not None:
-                return ActorKey(
-                    key_id, cached.owner_uri, load_public_key_pem(cached.public_key_pem)
+                return self._remember(
+                    ActorKey(key_id, cached.owner_uri, load_public_key_pem(cached.public_key_pem))
                 )
         document_url = urldefrag(key_id).url
         try:
