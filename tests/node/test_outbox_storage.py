@@ -50,7 +50,7 @@ async def test_log_cursor_and_inbox_on_each_backend(database_url: str, tmp_path:
             f"https://saint-x.example/notes/{n}" for n in range(3)
         ]
         ok = DeliveryOutcome(202, None, None, "cavage")
-        await store.advance("a.example", pending[0].target_id, "delivered", ok)
+        await store.advance("a.example", pending[0].target_id, delivered=1, answer=ok)
         assert len(await store.pending_for_host("a.example", 10)) == 2
         failed = DeliveryOutcome(503, None, "busy", "cavage")
         assert await store.postpone("b.example", True, now + timedelta(minutes=5), failed) == 1
