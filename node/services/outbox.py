@@ -31,9 +31,13 @@ async def inboxes_for(
     uris = list(dict.fromkeys(actor_uris))
     if not uris:
         return []
-    actors = await session.scalars(select(RemoteActor).where(RemoteActor.uri.in_(uris)))
+    rows = await session.execute(
+        select(RemoteActor.inbox, RemoteActor.shared_inbox).where(RemoteActor.uri.in_(uris))
+    )
     return list(
-        dict.fromkeys((a.shared_inbox if shared and a.shared_inbox else a.inbox) for a in actors)
+        dict.fromkeys(
+            (row.shared_inbox if shared and row.shared_inbox else row.inbox) for row in rows
+        )
     )
 
 

@@ -93,8 +93,10 @@ class SqlDeliveryStore:
     async def pending_for_host(self, host: str, limit: int) -> list[PendingDelivery]:
         """The host's next deliveries beyond its cursor, in log order."""
         async with self._sessions() as session:
-            last = await session.scalar(
-                select(DeliveryCursor.last_target_id).where(DeliveryCursor.host == host)
+            last = (
+                select(DeliveryCursor.last_target_id)
+                .where(DeliveryCursor.host == host)
+                .scalar_subquery()
             )
             # Plain columns, not ORM entities: a fan-out reads thousands of these rows.
             rows = await session.execute(
@@ -109,7 +111,7 @@ class SqlDeliveryStore:
                     OutboxEntry.created_at,
                 )
                 .join(OutboxEntry, OutboxEntry.seq == OutboxTarget.seq)
-                .where(OutboxTarget.host == host, OutboxTarget.id > (last or 0))
+                .where(OutboxTarget.host == host, OutboxTarget.id > func.coalesce(last, 0))
                 .order_by(OutboxTarget.id)
                 .limit(limit)
             )
