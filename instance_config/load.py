@@ -18,7 +18,9 @@ from instance_config.model import (
     FederationConfig,
     HttpConfig,
     InstanceConfig,
+    MapConfig,
     NodeConfig,
+    OpenDataConfig,
     Role,
     TerritoryConfig,
     TerritoryLevel,
@@ -35,6 +37,7 @@ from instance_config.values import (
     parse_languages,
     parse_port,
     parse_text,
+    parse_tile_url,
 )
 
 CONFIG_FILE_NAME = "maillage.toml"
@@ -69,6 +72,17 @@ SCHEMA: dict[str, dict[str, tuple[Parser, Any]]] = {
     "http": {
         "host": (parse_text(required=True), "127.0.0.1"),
         "port": (parse_port, None),
+    },
+    "open_data": {
+        "licence": (parse_text(required=True), "ODbL-1.0"),
+        "licence_url": (
+            parse_text(required=True),
+            "https://opendatacommons.org/licenses/odbl/1-0/",
+        ),
+    },
+    "map": {
+        "tile_url": (parse_tile_url, ""),
+        "tile_attribution": (parse_text(required=False), ""),
     },
 }
 
@@ -184,6 +198,8 @@ def _build(values: dict[str, dict[str, Any]], data_dir: Path) -> InstanceConfig:
         federation=FederationConfig(**values["federation"]),
         database=DatabaseConfig(**values["database"]),
         http=HttpConfig(**http),
+        open_data=OpenDataConfig(**values["open_data"]),
+        map=MapConfig(**values["map"]),
     )
 
 

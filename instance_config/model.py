@@ -111,6 +111,26 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenDataConfig:
+    """How the node's public datasets are published."""
+
+    #: licence of every dataset (SPDX identifier), ODbL by default
+    licence: str = "ODbL-1.0"
+    #: where people read the licence
+    licence_url: str = "https://opendatacommons.org/licenses/odbl/1-0/"
+
+
+@dataclass(frozen=True, slots=True)
+class MapConfig:
+    """The map page. With no tile server the map is drawn from the node's own data only."""
+
+    #: optional background tiles, e.g. https://tiles.example/{z}/{x}/{y}.png (never required)
+    tile_url: str = ""
+    #: the tiles' attribution, shown under the map
+    tile_attribution: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class HttpConfig:
     """Where `maillage serve` listens (the public address is node.base_url)."""
 
@@ -129,3 +149,5 @@ class InstanceConfig:
     federation: FederationConfig
     database: DatabaseConfig
     http: HttpConfig
+    open_data: OpenDataConfig = OpenDataConfig()
+    map: MapConfig = MapConfig()

@@ -140,6 +140,22 @@ def parse_base_url(value: Any, _data_dir: Path) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+def parse_tile_url(value: Any, _data_dir: Path) -> str:
+    """An http(s) URL template with {z}, {x} and {y}, or empty for no background tiles."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected a URL template or an empty text; got {value!r}")
+    template: str = value.strip()
+    if not template:
+        return ""
+    if not template.startswith(("https://", "http://")) or not all(
+        part in template for part in ("{z}", "{x}", "{y}")
+    ):
+        raise ValueError(
+            "expected an http(s) URL with {z}, {x} and {y}, e.g. https://tiles.example/{z}/{x}/{y}.png"
+        )
+    return template
+
+
 def parse_database_url(value: Any, data_dir: Path) -> str:
     """A SQLite or PostgreSQL URL, normalised to its async driver; relative SQLite paths
     are taken inside the data directory."""

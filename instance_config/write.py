@@ -61,4 +61,13 @@ url = {_toml_string(database_url)}   # or postgresql://user:password@host/dbname
 [http]
 host = {_toml_string(config.http.host)}   # where `maillage serve` listens
 port = {config.http.port}
+
+[open_data]
+licence = {_toml_string(config.open_data.licence)}   # licence of the public datasets (SPDX)
+licence_url = {_toml_string(config.open_data.licence_url)}
+
+[map]
+# optional background tiles, e.g. "https://tiles.example/{{z}}/{{x}}/{{y}}.png"; empty: none
+tile_url = {_toml_string(config.map.tile_url)}
+tile_attribution = {_toml_string(config.map.tile_attribution)}
 """

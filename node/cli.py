@@ -19,6 +19,7 @@ from instance_config import CONFIG_FILE_NAME, ConfigError, InstanceConfig, load_
 from node import __version__
 from node.bootstrap import create_node, describe_created, ensure_writable_folder
 from node.check import check_node
+from node.demo import NoAdmin, NodeNotEmpty, describe_demo, fill_demo
 from node.serve import PortUnavailable, serve
 from node.services.announcements import AnnouncementError, announce, delete_announcement
 from node.services.following import FollowError, answer_follow_request, follow, unfollow
@@ -112,6 +113,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     command("check", "validate the configuration and the database, and say how to fix problems")
+
+    demo = command(
+        "demo",
+        "fill the node with a sample territory in French (residents, needs, proposals, "
+        "decisions, experiments, offers), creating an embedded default node when the folder "
+        "has none",
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=_env("PORT"),
+        help="port of the embedded default node created when the folder has none "
+        "(default: 8080; $MAILLAGE_PORT)",
+    )
+    when_full = demo.add_mutually_exclusive_group()
+    when_full.add_argument(
+        "--force",
+        action="store_true",
+        help="add the sample even to a node that already has residents' data",
+    )
+    when_full.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="on a node that already has residents' data, do nothing and exit 0",
+    )
 
     announce = command("announce", "publish a public announcement from the territory actor")
     announce.add_argument("text", help="the announcement (plain text; URLs become links)")
@@ -209,21 +235,29 @@ def _create(config: InstanceConfig, database_url: str, headline: str) -> None:
         print(line)
 
 
+def _create_embedded_default(args: argparse.Namespace, data: Path) -> bool:
+    """Create the embedded default node (SQLite, French, 127.0.0.1) when `data` has no
+    configuration, as a first `serve` or `demo` does; returns whether it did."""
+    _guard(ensure_writable_folder)(data)
+    if (data / CONFIG_FILE_NAME).exists():
+        return False
+    port = args.port or 8080
+    raw = _init_settings(args, base_url=f"http://127.0.0.1:{port}")
+    raw["http"] = {"port": port}
+    config = parse_config(raw, data, {})
+    _create(
+        config,
+        raw["database"]["url"],
+        f"No configuration in {data}: created an embedded default node "
+        f"(SQLite, http://127.0.0.1:{port}, French); "
+        f"edit {data / CONFIG_FILE_NAME} to name your territory.",
+    )
+    return True
+
+
 def _serve(args: argparse.Namespace) -> int:
     data = Path(args.data)
-    _guard(ensure_writable_folder)(data)
-    if not (data / CONFIG_FILE_NAME).exists():
-        port = args.port or 8080
-        raw = _init_settings(args, base_url=f"http://127.0.0.1:{port}")
-        raw["http"] = {"port": port}
-        config = parse_config(raw, data, {})
-        _create(
-            config,
-            raw["database"]["url"],
-            f"No configuration in {data}: created an embedded default node "
-            f"(SQLite, http://127.0.0.1:{port}, French); "
-            f"edit {data / CONFIG_FILE_NAME} to name your territory.",
-        )
+    _create_embedded_default(args, data)
     overrides: dict[str, dict[str, Any]] = {"http": {}}
     if args.host:
         overrides["http"]["host"] = args.host
@@ -247,6 +281,32 @@ def _check(args: argparse.Namespace) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return EXIT_USAGE
     print(f"OK: {data} holds a valid node for {config.territory.name} at {config.node.base_url}.")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    data = Path(args.data)
+    created = _create_embedded_default(args, data)
+    config = load_config(data, os.environ)
+    try:
+        report = asyncio.run(
+            fill_demo(
+                config, os.environ, force=args.force, progress=lambda line: print(line, flush=True)
+            )
+        )
+    except NodeNotEmpty as exc:
+        if args.if_empty:
+            print(f"{data} already has residents' data; left as it is.")
+            return 0
+        raise CliError(
+            f"{data} already has residents' data ({exc}): the sample territory is meant for "
+            f"an empty node. `maillage demo --force --data {data}` adds the sample anyway, "
+            "beside that data."
+        ) from None
+    except NoAdmin as exc:
+        raise CliError(f"{exc}.") from None
+    for line in describe_demo(report, data, created):
+        print(line)
     return 0
 
 
@@ -316,6 +376,7 @@ _HANDLERS: Mapping[str, Callable[[argparse.Namespace], int]] = {
     "init": _init,
     "serve": _serve,
     "check": _check,
+    "demo": _demo,
     "db": _db,
     "announce": _announce,
     "delete": _announce,
