@@ -58,7 +58,21 @@ def actor_to_as(config: InstanceConfig, actor: LocalActor, keys: LoadedKeys) -> 
         document["additionalType"] = ADDITIONAL_TYPE[kind]
     if kind is ActorKind.TERRITORY:
         document["territoryLevel"] = config.territory.level.value
+        # Data for peers and coordinators (places, flows, indicators): read by pulling these
+        # collections, never pushed to timelines.
+        for term, name in TERRITORY_DATA_COLLECTIONS.items():
+            document[term] = collection_url(config, actor, name)
     return document
+
+
+#: The territory actor's data collections: vocabulary term -> path under the actor.
+TERRITORY_DATA_COLLECTIONS = {
+    "places": "places",
+    "mapActors": "map-actors",
+    "flows": "flows",
+    "indicatorCatalog": "indicators",
+    "observations": "observations",
+}
 
 
 def _name_and_summary(config: InstanceConfig, actor: LocalActor) -> tuple[str, str]:

@@ -45,10 +45,14 @@ from node.web.routes import (
     feed,
     health,
     inbox,
+    indicators,
+    map,
+    map_data,
     members,
     needs,
     notes,
     offers,
+    open_data,
     pages,
     proposals,
     wellknown,
@@ -91,6 +95,10 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
         experiments,
         offers,
         feed,
+        map_data,
+        map,
+        indicators,
+        open_data,
     ):
         app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)

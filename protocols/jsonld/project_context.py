@@ -168,8 +168,12 @@ MAILLAGE_CONTEXT: dict[str, Any] = {
     "theme": "tc:theme",
     "polarity": "tc:polarity",
     "covers": {"@id": "tc:covers", "@type": "@id"},
+    # Beyond section 5.1: the territory actor's collections of map flows and map actors.
+    "flows": {"@id": "tc:flows", "@type": "@id"},
+    "mapActors": {"@id": "tc:mapActors", "@type": "@id"},
 }
-"""The project's term definitions, exactly the inline object of vocabulary.md section 5.1."""
+"""The project's term definitions: the inline object of vocabulary.md section 5.1, plus the
+collections of flows and map actors (section 5.10-5.11 objects need a home on the actor)."""
 
 
 def document_context() -> list[Any]:

@@ -1,0 +1,5 @@
+"""Territorial knowledge pages: indicators."""
+
+from aiohttp import web
+
+routes = web.RouteTableDef()

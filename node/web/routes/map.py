@@ -1,0 +1,5 @@
+"""Territorial knowledge pages: map."""
+
+from aiohttp import web
+
+routes = web.RouteTableDef()
