@@ -16,7 +16,7 @@ from node.services.outbox import publish
 from node.services.runtime import Runtime
 from node.storage.actors import get_actor_of_kind
 from node.storage.base import utcnow
-from node.storage.models import Note
+from node.storage.models import Note, RemoteObject
 from node.storage.remote import list_remote_actors
 from protocols.html import text_to_html
 
@@ -48,8 +48,8 @@ async def announce(runtime: Runtime, text: str, in_reply_to: str | None = None) 
             raise AnnouncementError("the node has no territory actor: run `maillage init`")
         author = actor_id(config, territory)
         to, cc = public_addressing(collection_url(config, territory, "followers"))
-        replied = await _replied_note(session, in_reply_to) if in_reply_to else None
-        mentions = [replied.author_uri] if replied and replied.author_uri != author else []
+        replied = await _replied_author(session, in_reply_to) if in_reply_to else None
+        mentions = [replied] if replied and replied != author else []
         uri = f"{config.node.base_url}/notes/{new_id()}"
         note = Note(
             uri=uri,
@@ -83,12 +83,20 @@ async def announce(runtime: Runtime, text: str, in_reply_to: str | None = None) 
     return note
 
 
-async def _replied_note(session: AsyncSession, uri: str) -> Note:
-    """The post a reply answers: it must be known to the node."""
+async def _replied_author(session: AsyncSession, uri: str) -> str:
+    """The author of the post a reply answers, which must be known to the node: a note, or
+    an object another node published and this one received (an offer, a proposal...)."""
     note = (await session.scalars(select(Note).where(Note.uri == uri))).first()
-    if note is None or note.deleted_at is not None:
-        raise AnnouncementError(f"the node does not know the post {uri}")
-    return note
+    if note is not None and note.deleted_at is None:
+        return note.author_uri
+    received = (
+        await session.scalars(
+            select(RemoteObject).where(RemoteObject.uri == uri, RemoteObject.deleted.is_(False))
+        )
+    ).first()
+    if note is None and received is not None and received.actor_uri:
+        return received.actor_uri
+    raise AnnouncementError(f"the node does not know the post {uri}")
 
 
 async def mention_tags(session: AsyncSession, actor_uris: list[str]) -> list[dict[str, str]]:
