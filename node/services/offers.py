@@ -12,8 +12,6 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from node.convert.activities import make_activity, strip_context
-from node.convert.notes import note_to_as
 from node.convert.objects import territory_uri
 from node.convert.offers import (
     KINDS,
@@ -24,12 +22,10 @@ from node.convert.offers import (
     card_of_remote,
     offer_to_as,
 )
-from node.convert.urls import actor_id
 from node.domain.ids import new_id
 from node.domain.participation import OfferState, TransitionError, check_transition
 from node.services.federate import federate, federate_deletion
 from node.services.history import history_of, record_change
-from node.services.outbox import follower_uris, publish
 from node.services.runtime import Runtime
 from node.storage.base import utcnow
 from node.storage.models import (
@@ -42,8 +38,6 @@ from node.storage.models import (
     RemoteObject,
     StateChange,
 )
-from protocols.activitystreams import PUBLIC
-from protocols.html import text_to_html
 
 #: Mastodon truncates long notes; an offer or a reply is a few paragraphs.
 MAX_TEXT = 5000
@@ -101,7 +95,7 @@ class OfferView:
     addressed: list[Neighbour]
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
     """Text without the control characters XML and ActivityPub consumers choke on."""
     return _CONTROL.sub("", text)
 
@@ -143,7 +137,7 @@ def _is_territory(actor: RemoteActor) -> bool:
     return kinds == [None] or "tc:Territory" in kinds
 
 
-async def _person_of(session: AsyncSession, account: Account) -> LocalActor:
+async def person_of(session: AsyncSession, account: Account) -> LocalActor:
     """The account's Person actor: who offers speak for and replies are written by."""
     actor = await session.get(LocalActor, account.actor_id) if account.actor_id else None
     if actor is None:
@@ -160,7 +154,7 @@ async def publish_offer(runtime: Runtime, account: Account, draft: OfferDraft) -
         allowed = {n.uri for n in await _neighbours(session, territory_uri(runtime.config))}
         if not set(draft.addressed_to) <= allowed:
             raise OfferError("Ce territoire ne fait pas partie des territoires suivis.")
-        person = await _person_of(session, account)
+        person = await person_of(session, account)
         now, identifier = utcnow(), new_id()
         offer = Offer(
             id=identifier,
@@ -168,14 +162,14 @@ async def publish_offer(runtime: Runtime, account: Account, draft: OfferDraft) -
             author_id=account.id,
             purpose=draft.purpose,
             kind=draft.kind,
-            title=_clean(draft.title),
-            text=_clean(draft.text),
+            title=clean_text(draft.title),
+            text=clean_text(draft.text),
             quantity=draft.quantity if draft.kind == "time_bank" else None,
             minimum_quantity=draft.minimum_quantity if draft.kind == "group_purchase" else None,
-            unit=_clean(draft.unit) if draft.kind == "group_purchase" else "",
+            unit=clean_text(draft.unit) if draft.kind == "group_purchase" else "",
             available_from=draft.available_from,
             available_until=draft.available_until,
-            place=_clean(draft.place),
+            place=clean_text(draft.place),
             addressed_to=json.dumps(list(draft.addressed_to)),
             state=OfferState.OPEN.value,
             created_at=now,
@@ -216,7 +210,7 @@ async def change_offer_state(
             raise OfferError(
                 "Ce changement n'est pas possible dans l'état actuel de l'offre."
             ) from None
-        person = await _person_of(session, account)
+        person = await person_of(session, account)
         before, offer.state, offer.updated_at = offer.state, target.value, utcnow()
         record_change(session, offer.uri, before, offer.state, by=person.display_name, note=note)
         await session.flush()
@@ -228,54 +222,6 @@ async def change_offer_state(
             await federate(runtime, session, offer_to_as(runtime.config, offer), verb="Update")
     runtime.wake_delivery()
     return offer
-
-
-async def reply_to_offer(runtime: Runtime, account: Account, offer_id: str, text: str) -> Note:
-    """A resident answers an offer: a public Note by their Person actor, in reply to the
-    offer, delivered to the territory's followers and the addressed territories."""
-    text = _clean(text).strip()
-    if not text:
-        raise OfferError("Ce champ est obligatoire.")
-    if len(text) > MAX_TEXT:
-        raise OfferError("Ce texte est trop long.")
-    config = runtime.config
-    async with runtime.sessions.begin() as session:
-        offer = await session.get(Offer, offer_id)
-        if offer is None:
-            raise OfferError("Cette offre n'existe pas.")
-        if offer.state == OfferState.CLOSED:
-            raise OfferError("Cette offre est fermée : elle ne reçoit plus de réponses.")
-        person = await _person_of(session, account)
-        author = actor_id(config, person)
-        territory = territory_uri(config)
-        neighbours = addressed_territories(offer)
-        identifier = new_id()
-        uri = f"{config.node.base_url}/notes/{identifier}"
-        to, cc = [PUBLIC], [f"{territory}/followers", territory, *neighbours]
-        reply = Note(
-            id=identifier,
-            uri=uri,
-            local=True,
-            author_uri=author,
-            in_reply_to=offer.uri,
-            url=f"{offer.uri}#reply-{identifier}",
-            content=text_to_html(text),
-            language=config.territory.default_language,
-            visibility="public",
-            to=json.dumps(to),
-            cc=json.dumps(cc),
-            mentions="[]",
-            published=utcnow(),
-        )
-        session.add(reply)
-        await session.flush()
-        create = make_activity(
-            config, "Create", author, strip_context(note_to_as(config, reply)), to=to, cc=cc
-        )
-        recipients = await follower_uris(session, territory) + neighbours
-        await publish(session, person.id, author, create, to_followers=True, recipients=recipients)
-    runtime.wake_delivery()
-    return reply
 
 
 async def offer_view(runtime: Runtime, offer_id: str) -> OfferView | None:

@@ -21,6 +21,7 @@ from node.convert.offers import (
 )
 from node.domain.actors import Role
 from node.domain.participation import OfferState, allowed_next
+from node.services.offer_replies import reply_to_offer, reply_to_remote_offer
 from node.services.offers import (
     MAX_TEXT,
     Neighbour,
@@ -32,7 +33,6 @@ from node.services.offers import (
     neighbour_territories,
     offer_view,
     publish_offer,
-    reply_to_offer,
 )
 from node.web.auth import current_account, require_role
 from node.web.forms import Form, FormInvalid
@@ -215,6 +215,23 @@ async def offer_state_post(request: web.Request) -> web.StreamResponse:
     except OfferError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     raise web.HTTPFound(f"/offers/{offer_id}")
+
+
+@routes.post("/offers/replies")
+async def remote_offer_reply_post(request: web.Request) -> web.StreamResponse:
+    """A resident replies, from this node, to another territory's offer listed here."""
+    signed = require_role(request, *MEMBERS)
+    data = await request.post()
+    try:
+        await reply_to_remote_offer(
+            request.app[runtime_key],
+            signed.account,
+            str(data.get("uri", "")),
+            str(data.get("text", "")),
+        )
+    except OfferError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    raise web.HTTPFound("/offers?done=replied")
 
 
 @routes.post(f"/offers/{_ID}/replies")
