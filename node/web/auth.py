@@ -19,6 +19,10 @@ SESSION_COOKIE = "maillage_session"
 ANONYMOUS_CSRF_COOKIE = "csrf"
 signed_in_key = web.RequestKey("signed_in", SignedIn)
 csrf_key = web.RequestKey("csrf", str)
+#: Forms that upload files: their bodies may exceed the node-wide 1 MB request limit (the
+#: import services cap files at 5 MB themselves and say so in their report).
+UPLOAD_PATHS = frozenset({"/map/import", "/indicators/import"})
+UPLOAD_MAX_BYTES = 12_000_000
 _NO_SESSION_PATHS = ("/inbox", "/actor/", "/.well-known/", "/nodeinfo/", "/static/", "/healthz")
 
 
@@ -41,6 +45,8 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
         request[signed_in_key] = current
     request[csrf_key] = current.csrf_token if current else anonymous_csrf
     if request.method not in ("GET", "HEAD", "OPTIONS"):
+        if request.path in UPLOAD_PATHS:
+            request = request.clone(client_max_size=UPLOAD_MAX_BYTES)
         form = await request.post()
         if not secrets.compare_digest(str(form.get("csrf", "")), request[csrf_key]):
             raise web.HTTPForbidden(text="Formulaire expiré : rechargez la page et recommencez.")

@@ -19,9 +19,9 @@ _TITLES = {400: "Requête incorrecte", 404: "Page introuvable"}
 
 def _for_machines(request: web.Request) -> bool:
     """Discovery and ActivityPub clients get JSON errors; browsers get pages."""
+    # A browser's form post accepts text/html too: it gets a page, like its GETs.
     return (
         request.path.startswith(_MACHINE_PREFIXES)
-        or request.method not in ("GET", "HEAD")
         or wants_activitypub(request)
         or "text/html" not in request.headers.get("Accept", "")
     )

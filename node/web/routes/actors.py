@@ -12,6 +12,7 @@ from node.convert.collections import ordered_collection, ordered_collection_page
 from node.convert.urls import ACTOR_COLLECTIONS, actor_id, collection_url, handle_of
 from node.domain.actors import ActorKind
 from node.services.circles import circle_of_actor
+from node.services.data_collections import DATA_COLLECTIONS, data_collection
 from node.services.directory import find_actor_of_kind, find_local_actor
 from node.services.timeline import PAGE_SIZE, follow_page, outbox_page
 from node.storage.models import LocalActor
@@ -95,7 +96,12 @@ async def collection_get(request: web.Request) -> web.StreamResponse:
     page = _page_number(request)
     url = collection_url(config, actor, name)
     items: list[Any]
-    if name in ("followers", "following"):
+    reader = data_collection(name)
+    if reader is not None:  # the territory's data: places, flows, indicators...
+        if actor.kind != ActorKind.TERRITORY:
+            raise web.HTTPNotFound(text="only the territory actor has this collection")
+        total, items = await reader(sessions, config, page)
+    elif name in ("followers", "following"):
         total, items = await follow_page(
             sessions, actor_id(config, actor), followers=name == "followers", page=page
         )
@@ -109,5 +115,6 @@ async def collection_get(request: web.Request) -> web.StreamResponse:
 
 
 for prefix in ("/actor", "/actors/{name}"):
-    names = "|".join(c for c in ACTOR_COLLECTIONS if c != "inbox")
+    # every actor's collections, and the territory's data collections of the registry
+    names = "|".join(c for c in (*ACTOR_COLLECTIONS, *DATA_COLLECTIONS) if c != "inbox")
     routes.get(f"{prefix}/{{collection:{names}}}")(collection_get)
