@@ -37,8 +37,6 @@ from node.convert.decisions import territory_zone
 from protocols.activitystreams import PUBLIC
 from tests.testrig.fedify import FedifyPeer
 from tests.testrig.nodes import MaillageNode, eventually, inbox_journal
-from tests.testrig.postgres import free_port
-from tests.testrig.processes import run_maillage
 
 #: How long the decision stays open: the peer's answer and three votes must land before
 #: (about half a second here; the test says so if a slow machine needs more).
@@ -56,33 +54,17 @@ MASTODON_FIELDS = ("name", "summary", "url", "content")
 
 
 class StoryNode(MaillageNode):
-    """A node created by `maillage init` whose admin one-time password is kept (the base
-    class drops init's output), so that everything else can go through the web pages."""
+    """A served node with what the story reads of it beyond MaillageNode."""
 
-    def __init__(self, root: Path, name: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.domain = f"127.0.0.1:{self.port}"
-        self.data = root / name
-        self.name = name
-        self.territory = f"{self.base}/actors/territoire"
-        self.acct = f"acct:territoire@{self.domain}"
-        self.handle = f"@territoire@{self.domain}"
-        result = run_maillage(
-            "init",
-            "--data",
-            str(self.data),
-            "--base-url",
-            self.base,
-            "--name",
-            name,
-            "--allow-private-addresses",
-        )
-        assert result.returncode == 0, result.stderr
-        found = re.search(r"Admin one-time password: (\S+)", result.stdout)
-        assert found, f"no admin password in the output of maillage init:\n{result.stdout}"
-        self.admin_password = found.group(1)
-        self.process = None
+    @property
+    def admin_password(self) -> str:
+        """The first admin's one-time password, as `maillage init` printed it."""
+        return self.one_time_password
+
+    @property
+    def handle(self) -> str:
+        """The territory's handle as people type it."""
+        return f"@territoire@{self.domain}"
 
     def remote_kind(self, uri: str) -> str | None:
         """What the node stored a received object as (read-only look at its database)."""

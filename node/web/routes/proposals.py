@@ -4,7 +4,7 @@ same URL."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +36,7 @@ from node.web.auth import current_account, require_role
 from node.web.forms import Form, FormInvalid
 from node.web.keys import config_key, runtime_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
+from node.web.page_actions import Action, run_page_action
 from node.web.render import render
 
 routes = web.RouteTableDef()
@@ -168,28 +169,16 @@ async def proposal_get(request: web.Request) -> web.StreamResponse:
     return await _proposal_page(request)
 
 
-Action = Callable[[Form], Awaitable[object]]
-
-
 async def _act(request: web.Request, read: Action, anchor: str) -> web.StreamResponse:
-    """Run one action of a proposal's page: `read` reads the form and calls the service;
-    problems come back on the page, next to their field (400) or as a refusal (403)."""
-    data = await request.post()
-    form = Form(data)
-    try:
-        await read(form)
-    except FormInvalid as exc:
-        return await _proposal_page(request, status=400, errors=exc.errors, values=data)
-    except NotAllowed as exc:
-        return await _proposal_page(request, status=403, error=exc.message)
-    except ParticipationError as exc:
-        if exc.field:
-            errors = {exc.field: exc.message}
-            return await _proposal_page(request, status=400, errors=errors, values=data)
-        return await _proposal_page(request, status=400, error=exc.message)
-    except LookupError:
-        raise web.HTTPNotFound(text="Cette proposition n'existe pas.") from None
-    raise web.HTTPFound(f"/proposals/{request.match_info['id']}?done={anchor}#{anchor}")
+    """Run one action of the page (see node/web/page_actions.py)."""
+    return await run_page_action(
+        request,
+        read,
+        _proposal_page,
+        done_url=f"/proposals/{request.match_info['id']}",
+        anchor=anchor,
+        missing="Cette proposition n'existe pas.",
+    )
 
 
 @routes.post(PROPOSAL + "/state")
