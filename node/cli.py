@@ -117,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = command(
         "demo",
         "fill the node with a sample territory in French (residents, needs, proposals, "
-        "decisions, experiments, offers), creating an embedded default node when the folder "
-        "has none",
+        "decisions, experiments, offers, its map and indicators), creating an embedded "
+        "default node when the folder has none",
     )
     demo.add_argument(
         "--port",

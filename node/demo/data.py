@@ -18,6 +18,7 @@ from node.demo.model import (
     EvaluationSample,
     ExperimentSample,
     IndicatorSample,
+    KnowledgeSample,
     Membership,
     MilestoneSample,
     NeedSample,
@@ -882,6 +883,10 @@ ANNOUNCEMENTS = (
     ),
 )
 
+#: The commune's map (30 places, 40 actors, 60 flows), boundary, and 8 indicators with two years
+#: of monthly observations (2024-11 to 2026-10): see territory_data/README.md.
+KNOWLEDGE = KnowledgeSample(folder="territory_data", map_by="camille", indicators_by="mathieu")
+
 SAMPLE = Sample(
     territory=TERRITORY,
     people=PEOPLE,
@@ -891,4 +896,5 @@ SAMPLE = Sample(
     experiments=EXPERIMENTS,
     offers=OFFERS,
     announcements=ANNOUNCEMENTS,
+    knowledge=KNOWLEDGE,
 )

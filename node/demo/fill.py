@@ -1,9 +1,11 @@
 """Filling a node with the sample territory, through the node's own services (same rules,
 same history, same federation log as if residents had done it), then dating everything back
-over the last two years.
+over the last two years; then the territory's map and indicators, imported from files as a
+facilitator would (see `knowledge.py`).
 
 A node that already has residents' data is refused (NodeNotEmpty) unless forced; forced,
-the sample is added beside that data, its handles suffixed where taken.
+the sample is added beside that data, its handles suffixed where taken. A map, or indicators,
+the node already has are kept, and the sample's are then not imported.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from node.demo.context import Demo
 from node.demo.data import SAMPLE
 from node.demo.exchange import add_announcements, add_offers
 from node.demo.experiments import add_experiments
+from node.demo.knowledge import add_knowledge, give_boundary
 from node.demo.model import Sample
 from node.demo.report import DemoReport, breakdown
 from node.demo.territory import DEFAULT_NAMES, rename_territory
@@ -70,7 +73,8 @@ async def fill_demo(
 ) -> DemoReport:
     """Add the sample territory to the node of `config`; raises NodeNotEmpty when the node
     has residents' data and `force` is not given. Names the territory when it still has
-    the default name (its maillage.toml is rewritten, other lines kept)."""
+    the default name, and gives it the sample's boundary when it has none and the sample's
+    map was imported (its maillage.toml is rewritten, other lines kept)."""
     began = time.monotonic()
     async with standalone_runtime(config) as runtime:
         found = await residents_data(runtime.sessions)
@@ -93,10 +97,12 @@ async def fill_demo(
         demo = Demo(runtime, Clock(now), Backdater(runtime.sessions, now), admin)
         await _fill(demo, sample, progress)
         counts = _counts(demo)
+    boundary = give_boundary(config, sample.knowledge) if counts["places"] else None
     return DemoReport(
         territory=config.territory.name,
         base_url=config.node.base_url,
         renamed=renamed,
+        boundary=boundary,
         counts=counts,
         seconds=time.monotonic() - began,
     )
@@ -140,6 +146,7 @@ async def _fill(demo: Demo, sample: Sample, progress: Progress) -> None:
     )
     await add_announcements(demo, sample.announcements)
     progress(f"Annonces du territoire : {demo.counts['announcements']}")
+    await add_knowledge(demo, sample.knowledge, progress)
 
 
 async def _breakdown(demo: Demo, kind: str, model: Any) -> str:
@@ -177,4 +184,9 @@ _COUNTED = (
     "milestones",
     "replies",
     "announcements",
+    "places",
+    "map actors",
+    "flows",
+    "indicators",
+    "observations",
 )

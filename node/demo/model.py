@@ -1,9 +1,11 @@
 """The shapes of the sample territory's content: plain, frozen data that `data.py` fills and
 the fill modules read. Every moment is a number of days before the demo runs, so the sample
 always reads as the last two years of the territory's life; people are named by a key.
+The map and the indicators are the exception: they are files (`KnowledgeSample`), imported as
+a facilitator would, and the observations carry their own dates.
 
-New kinds of content (places on a map, territory indicators...) get their own shape here and
-their own field in `Sample`, without touching the others.
+New kinds of content get their own shape here and their own field in `Sample`, without
+touching the others.
 """
 
 from __future__ import annotations
@@ -255,6 +257,20 @@ class Announcement:
 
 
 @dataclass(frozen=True, slots=True)
+class KnowledgeSample:
+    """The territory's map and indicators: the files a facilitator would give the import
+    pages (/map/import, /indicators/import), kept in a folder of this package."""
+
+    #: the folder of `node.demo` holding places.csv, places.geojson, actors.csv, flows.csv,
+    #: boundary.geojson, indicators.csv and observations.csv
+    folder: str
+    #: who imports the map (places, areas, actors, flows), a facilitator
+    map_by: str
+    #: who imports the indicators' catalogue and observations, a facilitator
+    indicators_by: str
+
+
+@dataclass(frozen=True, slots=True)
 class Sample:
     """The whole sample territory."""
 
@@ -266,5 +282,6 @@ class Sample:
     experiments: tuple[ExperimentSample, ...]
     offers: tuple[OfferSample, ...]
     announcements: tuple[Announcement, ...]
+    knowledge: KnowledgeSample
     #: seed of the measurements' noise: the same sample every time
     seed: int = 2024

@@ -69,9 +69,28 @@ class DemoReport:
     base_url: str
     #: whether the node got the sample's name and description
     renamed: bool
-    #: residents, circles, needs, proposals, decisions, experiments, measurements, offers...
+    #: the boundary file the node got (copied into its folder, named in maillage.toml)
+    boundary: Path | None
+    #: residents, circles, needs, proposals, decisions, experiments, measurements, offers,
+    #: places, map actors, flows, indicators, observations...
     counts: Mapping[str, int]
     seconds: float
+
+
+def _knowledge(report: DemoReport) -> str:
+    """Where the map and the indicators are, with what the demo added to them."""
+    c, base = report.counts, report.base_url
+    on_map = (
+        f"{c['places']} places, {c['map actors']} actors and {c['flows']} flows"
+        if c["places"]
+        else "the node's own map, kept as it was"
+    )
+    indicators = (
+        f"{c['indicators']} indicators, {c['observations']} observations"
+        if c["indicators"]
+        else "the node's own indicators, kept as they were"
+    )
+    return f"Map: {base}/map ({on_map}); indicators: {base}/indicators ({indicators})."
 
 
 def describe_demo(report: DemoReport, data: Path, node_created: bool) -> list[str]:
@@ -84,8 +103,13 @@ def describe_demo(report: DemoReport, data: Path, node_created: bool) -> list[st
         f"experiments ({c['measurements']} measurements), {c['offers']} offers and requests, "
         f"{c['announcements']} announcements.",
     ]
+    lines.append(_knowledge(report))
     if report.renamed:
         lines.append(f"The territory is now named {report.territory} in {data / CONFIG_FILE_NAME}.")
+    if report.boundary is not None:
+        lines.append(
+            f"The territory's boundary is now {report.boundary}, set in {data / CONFIG_FILE_NAME}."
+        )
     lines.append(f"Start it with `maillage serve --data {data}` and open {report.base_url}/")
     if node_created:
         lines.append("Log in as admin with the one-time password printed above.")

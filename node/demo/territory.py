@@ -1,5 +1,6 @@
-"""Naming a node that still has the default name: the sample territory's name and
-description go into maillage.toml, every other line of the file kept as it is."""
+"""Naming a node that still has the default name, and giving a node without a boundary the
+sample's: the sample territory's name, description and boundary go into maillage.toml,
+every other line of the file kept as it is."""
 
 from __future__ import annotations
 
@@ -57,5 +58,46 @@ def rename_territory(config_file: Path, territory: Territory, describe: bool) ->
         lines.insert(name_at + 1, f"description = {_toml_string(territory.description)}\n")
     text = "".join(lines)
     tomllib.loads(text)  # never write a file the node could not read back
+    config_file.write_text(text, encoding="utf-8")
+    return True
+
+
+_BOUNDARY = re.compile(r"^\s*boundary\s*=")
+_COMMENTED_BOUNDARY = re.compile(r"^\s*#\s*boundary\s*=")
+
+
+def set_boundary(config_file: Path, file_name: str) -> bool:
+    """Set `boundary` in the [territory] section to `file_name` when it sets none; returns
+    whether the file changed. The commented example line `init` writes
+    (`# boundary = "boundary.geojson"`) becomes the setting; without one, the line goes at the
+    end of the section. A file with a boundary, or without a [territory] section, is left
+    alone."""
+    lines = config_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    setting = f"boundary = {_toml_string(file_name)}\n"
+    section, commented, last = "", -1, -1
+    for index, line in enumerate(lines):
+        header = _SECTION.match(line)
+        if header:
+            section = header.group(1).strip()
+            continue
+        if section != "territory":
+            continue
+        if _BOUNDARY.match(line):
+            return False
+        if commented < 0 and _COMMENTED_BOUNDARY.match(line):
+            commented = index
+        if line.strip() and not line.lstrip().startswith("#"):
+            last = index
+    if commented >= 0:
+        lines[commented] = setting
+    elif last >= 0:
+        if not lines[last].endswith("\n"):
+            lines[last] += "\n"
+        lines.insert(last + 1, setting)
+    else:
+        return False
+    text = "".join(lines)
+    if tomllib.loads(text).get("territory", {}).get("boundary") != file_name:
+        return False  # never write a file the node would read otherwise
     config_file.write_text(text, encoding="utf-8")
     return True

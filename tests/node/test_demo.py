@@ -1,6 +1,6 @@
 """`maillage demo`: the sample territory, filled by the real command on a fresh folder, shown
-by a served node, refused on a node with residents' data unless asked, on SQLite and
-PostgreSQL."""
+by a served node (its participation, map and indicators), refused on a node with residents'
+data unless asked, on SQLite and PostgreSQL; its boundary set only where none is."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import tomllib
 import uuid
 from pathlib import Path
 
+from node.demo.territory import set_boundary
 from tests.testrig.postgres import PostgresServer, free_port
 from tests.testrig.processes import get, run_maillage, start_maillage, stop, wait_until_serving
 
@@ -23,6 +24,22 @@ PROGRESS = (
     "Offres et demandes : 8 (6 ouvertes, 1 pourvue, 1 fermée)",
     "Annonces du territoire : 4",
 )
+#: the map and indicators, imported on a node that has none
+KNOWLEDGE = ("Carte : 30 lieux, 40 acteurs, 60 flux", "Indicateurs : 8, 192 observations")
+#: the sample's indicators (all but `active-circles`, which the node computes)
+INDICATORS = (
+    "assembly-attendance",
+    "felt-isolation",
+    "local-energy",
+    "local-food",
+    "participation-decisions",
+    "time-bank-hours",
+    "volunteer-hours",
+    "well-being",
+)
+
+
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "node" / "demo" / "territory_data"
 
 
 def page(url: str) -> str:
@@ -47,6 +64,49 @@ def assert_filled(result_stdout: str, base: str) -> None:
     assert f"open {base}/" in result_stdout
 
 
+def assert_knowledge_shown(base: str) -> None:
+    """The served map draws the sample's 30 places, the dashboard a chart per indicator."""
+    map_page = page(base + "/map")
+    main_map = re.search(r'<svg class="map"[\s\S]*?</svg>', map_page)
+    assert main_map is not None
+    assert main_map.group().count('<g class="place ') == 30
+    assert 'class="boundary-area"' in main_map.group()
+    assert "Acteurs (40)" in map_page and "Flux (60)" in map_page
+    dashboard = page(base + "/indicators")
+    charts = {
+        slug: chart
+        for chart, slug in re.findall(
+            r'(<svg class="chart"[^>]*"chart-([a-z0-9-]+)-title[\s\S]*?</svg>)', dashboard
+        )
+    }
+    assert sorted(charts) == sorted([*INDICATORS, "active-circles"])
+    for slug in INDICATORS:  # two years of monthly values each
+        assert "24 observation(s)" in charts[slug] and 'class="series"' in charts[slug], slug
+
+
+def test_boundary_is_set_only_where_none_is(tmp_path: Path) -> None:
+    config = tmp_path / "maillage.toml"
+    text = (
+        "# my node\n[node]\nbase_url = 'https://x.example'\n\n[territory]\n"
+        "name = \"Saint-X\"  # the commune\nlevel = 'commune'\n\n# maps\n[map]\ntiles = ''\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    assert set_boundary(config, "boundary.geojson")
+    written = config.read_text(encoding="utf-8")
+    assert written == text.replace(
+        "level = 'commune'\n", "level = 'commune'\nboundary = \"boundary.geojson\"\n"
+    )
+    assert tomllib.loads(written)["territory"]["boundary"] == "boundary.geojson"
+    for already in (written, text.replace("[territory]\n", "[territory]\nboundary = 'b.json'\n")):
+        config.write_text(already, encoding="utf-8")
+        assert not set_boundary(config, "boundary.geojson")
+        assert config.read_text(encoding="utf-8") == already
+    no_section = "[node]\nbase_url = 'https://x.example'\n"
+    config.write_text(no_section, encoding="utf-8")
+    assert not set_boundary(config, "boundary.geojson")
+    assert config.read_text(encoding="utf-8") == no_section
+
+
 def test_help_documents_the_demo_options() -> None:
     help_text = run_maillage("demo", "--help").stdout
     for option in ("--data", "--force", "--if-empty", "--port"):
@@ -61,11 +121,22 @@ def test_demo_fills_a_fresh_folder_that_then_shows_a_living_territory(tmp_path: 
     assert "created an embedded default node" in first.stdout
     assert "Admin one-time password: " in first.stdout
     assert_filled(first.stdout, base)
+    for line in KNOWLEDGE:
+        assert line in first.stdout
+    assert f"Map: {base}/map (30 places" in first.stdout
+    assert f"indicators: {base}/indicators (8 indicators, 192 observations)" in first.stdout
     assert "Log in as admin with the one-time password printed above." in first.stdout
-    config = tomllib.loads((data / "maillage.toml").read_text(encoding="utf-8"))
+    toml_text = (data / "maillage.toml").read_text(encoding="utf-8")
+    config = tomllib.loads(toml_text)
     assert config["territory"]["name"] == "Saint-Aubin-sur-Loire"
     assert "2 300 habitant·es" in config["territory"]["description"]
     assert config["node"]["base_url"] == base and config["http"]["port"] == port
+    # the commented example line of `init` became the setting, every other line kept
+    assert config["territory"]["boundary"] == "boundary.geojson"
+    assert '\nboundary = "boundary.geojson"\n' in toml_text and "# boundary" not in toml_text
+    boundary = (data / "boundary.geojson").read_bytes()
+    assert boundary == (SAMPLE_DATA / "boundary.geojson").read_bytes()
+    assert f"boundary is now {data / 'boundary.geojson'}" in first.stdout
 
     again = run_maillage("demo", "--data", str(data))
     assert again.returncode == 2
@@ -96,6 +167,7 @@ def test_demo_fills_a_fresh_folder_that_then_shows_a_living_territory(tmp_path: 
         offers = page(base + "/offers")
         assert "6 offre(s) ou demande(s) ouvertes" in offers
         assert "Remorque vélo à prêter" in offers and "minimum 200 kg" in offers
+        assert_knowledge_shown(base)
     finally:
         code, _, err = stop(server)
     assert code == 0, err
@@ -104,7 +176,13 @@ def test_demo_fills_a_fresh_folder_that_then_shows_a_living_territory(tmp_path: 
     assert forced.returncode == 0, forced.stderr
     assert_filled(forced.stdout, base)
     assert "Log in with the node's admin account." in forced.stdout
-    assert (data / "maillage.toml").read_text(encoding="utf-8").count("Saint-Aubin") == 1
+    assert (data / "maillage.toml").read_text(encoding="utf-8") == toml_text
+    # the map and indicators already there are kept, not imported twice
+    assert "Carte : le nœud en a déjà une (30 lieux, 40 acteurs, 60 flux)" in forced.stdout
+    assert "Indicateurs : le nœud a déjà les siens (192 observations" in forced.stdout
+    assert not any(line in forced.stdout for line in KNOWLEDGE)
+    assert "(the node's own map, kept as it was)" in forced.stdout
+    assert "boundary is now" not in forced.stdout
 
 
 def test_demo_on_postgresql(tmp_path: Path, postgres_server: PostgresServer) -> None:
@@ -116,6 +194,8 @@ def test_demo_on_postgresql(tmp_path: Path, postgres_server: PostgresServer) -> 
     demo = run_maillage("demo", "--data", str(data))
     assert demo.returncode == 0, demo.stderr
     assert_filled(demo.stdout, base)
+    for line in KNOWLEDGE:
+        assert line in demo.stdout
     assert "The territory is now named Saint-Aubin-sur-Loire" in demo.stdout
     refused = run_maillage("demo", "--data", str(data))
     assert refused.returncode == 2 and "--force" in refused.stderr
