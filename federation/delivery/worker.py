@@ -55,7 +55,7 @@ class PendingDelivery:
 
 #: The cursor is committed after at most this many steps on a host (and at the end of each
 #: batch): a fan-out writes a tenth of the rows; a crash re-sends at most this many per host.
-MOVE_EVERY = 16
+MOVE_EVERY = 1
 
 
 @dataclass(slots=True)
@@ -210,7 +210,7 @@ class DeliveryWorker:
                 elif not await self._deliver(delivery, progress):
                     return False
                 if progress.steps >= MOVE_EVERY:
-                    self._move(progress)
+                    await self._settle(progress)
             return len(batch) == BATCH
         finally:
             await self._settle(progress)
