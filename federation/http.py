@@ -10,6 +10,7 @@ served from (CVE-2024-23832 and GHSA-jhrq-qvrm-qr36, interop.md §9).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -655,17 +656,19 @@ class FederationClient:
         url = str(target)
         now = self._clock()
         headers = {"Content-Type": ACTIVITY_JSON}
+        # Signing is the costliest step of a delivery; OpenSSL releases the GIL, so it runs in
+        # a worker thread, on the other core, while the event loop goes on sending.
         if scheme == "cavage":
             # Covers (request-target) host date digest content-type, adds Date, Host, Digest.
-            headers |= sign_cavage(
-                "POST", url, headers, body, signer.private_key, signer.key_id, now
+            headers |= await asyncio.to_thread(
+                sign_cavage, "POST", url, headers, body, signer.private_key, signer.key_id, now
             )
         else:
             headers["Date"] = format_datetime(now, usegmt=True)
             # Covers @method @target-uri content-digest, adds Content-Digest. Never both
             # forms at once: Mastodon ≥ 4.5 then reads only the RFC 9421 one.
-            headers |= sign_rfc9421(
-                "POST", url, headers, body, signer.private_key, signer.key_id, now
+            headers |= await asyncio.to_thread(
+                sign_rfc9421, "POST", url, headers, body, signer.private_key, signer.key_id, now
             )
         try:
             async with self.session.post(

@@ -99,6 +99,13 @@ class DeliveryStore(Protocol):
         """The host's next deliveries beyond its cursor, in log order."""
         ...
 
+    async def pending_for_hosts(
+        self, hosts: list[str], limit: int
+    ) -> dict[str, list[PendingDelivery]]:
+        """The next deliveries of several hosts at once (at most `limit` each), in log order:
+        one query for a whole fan-out instead of one per host."""
+        ...
+
     async def advance(
         self,
         host: str,
@@ -166,7 +173,8 @@ class DeliveryWorker:
         if self.paused:
             return 0
         hosts = [h for h in await self._store.due_hosts(self._clock(), 1000) if h not in self._busy]
-        await asyncio.gather(*(self._drain(host) for host in hosts))
+        first = await self._store.pending_for_hosts(hosts, BATCH) if hosts else {}
+        await asyncio.gather(*(self._drain(host, first.get(host, [])) for host in hosts))
         return len(hosts)
 
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
@@ -181,18 +189,17 @@ class DeliveryWorker:
                 except TimeoutError:
                     pass
 
-    async def _drain(self, host: str) -> None:
+    async def _drain(self, host: str, batch: list[PendingDelivery]) -> None:
         self._busy.add(host)
         try:
             async with self._parallel:
-                while await self._drain_batch(host):
-                    pass
+                while await self._drain_batch(host, batch):
+                    batch = await self._store.pending_for_host(host, BATCH)
         finally:
             self._busy.discard(host)
 
-    async def _drain_batch(self, host: str) -> bool:
+    async def _drain_batch(self, host: str, batch: list[PendingDelivery]) -> bool:
         """Send one batch in order; False when the host is done or must wait."""
-        batch = await self._store.pending_for_host(host, BATCH)
         progress = _Progress(host)
         try:
             for index, delivery in enumerate(batch):

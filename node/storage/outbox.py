@@ -63,6 +63,24 @@ def _object_id(activity: dict[str, Any]) -> str | None:
 
 
 CURSORS = DeliveryCursor.__table__
+
+
+def _pending(host: str, row: Any) -> PendingDelivery:
+    """A delivery from a row of target and entry columns (not ORM entities: a fan-out reads
+    thousands of them)."""
+    return PendingDelivery(
+        target_id=row.id,
+        host=host,
+        inbox=row.inbox,
+        activity_id=row.activity_id,
+        type=row.type,
+        object_id=row.object_id,
+        actor_id=row.actor_id,
+        body=row.body.encode("utf-8"),
+        logged_at=row.created_at,
+    )
+
+
 #: One cursor move (parameters merged per host by SqlDeliveryStore.advance).
 MOVE_CURSOR = text(
     "UPDATE delivery_cursors SET last_target_id = :target, failures = 0,"
@@ -111,45 +129,52 @@ class SqlDeliveryStore:
             )
             return list(await session.scalars(query))
 
+    async def pending_for_hosts(
+        self, hosts: list[str], limit: int
+    ) -> dict[str, list[PendingDelivery]]:
+        """The next deliveries of several hosts (at most `limit` each) in one query."""
+        ranked = (
+            select(
+                OutboxTarget.id,
+                OutboxTarget.host,
+                OutboxTarget.inbox,
+                OutboxTarget.seq,
+                func.row_number()
+                .over(partition_by=OutboxTarget.host, order_by=OutboxTarget.id)
+                .label("rank"),
+            )
+            .outerjoin(DeliveryCursor, DeliveryCursor.host == OutboxTarget.host)
+            .where(
+                OutboxTarget.host.in_(hosts),
+                OutboxTarget.id > func.coalesce(DeliveryCursor.last_target_id, 0),
+            )
+            .subquery()
+        )
+        query = (
+            select(
+                ranked.c.id,
+                ranked.c.host,
+                ranked.c.inbox,
+                OutboxEntry.activity_id,
+                OutboxEntry.type,
+                OutboxEntry.object_id,
+                OutboxEntry.actor_id,
+                OutboxEntry.body,
+                OutboxEntry.created_at,
+            )
+            .join(OutboxEntry, OutboxEntry.seq == ranked.c.seq)
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.host, ranked.c.id)
+        )
+        found: dict[str, list[PendingDelivery]] = {}
+        async with self._sessions() as session:
+            for row in await session.execute(query):
+                found.setdefault(row.host, []).append(_pending(row.host, row))
+        return found
+
     async def pending_for_host(self, host: str, limit: int) -> list[PendingDelivery]:
         """The host's next deliveries beyond its cursor, in log order."""
-        async with self._sessions() as session:
-            last = (
-                select(DeliveryCursor.last_target_id)
-                .where(DeliveryCursor.host == host)
-                .scalar_subquery()
-            )
-            # Plain columns, not ORM entities: a fan-out reads thousands of these rows.
-            rows = await session.execute(
-                select(
-                    OutboxTarget.id,
-                    OutboxTarget.inbox,
-                    OutboxEntry.activity_id,
-                    OutboxEntry.type,
-                    OutboxEntry.object_id,
-                    OutboxEntry.actor_id,
-                    OutboxEntry.body,
-                    OutboxEntry.created_at,
-                )
-                .join(OutboxEntry, OutboxEntry.seq == OutboxTarget.seq)
-                .where(OutboxTarget.host == host, OutboxTarget.id > func.coalesce(last, 0))
-                .order_by(OutboxTarget.id)
-                .limit(limit)
-            )
-            return [
-                PendingDelivery(
-                    target_id=row.id,
-                    host=host,
-                    inbox=row.inbox,
-                    activity_id=row.activity_id,
-                    type=row.type,
-                    object_id=row.object_id,
-                    actor_id=row.actor_id,
-                    body=row.body.encode("utf-8"),
-                    logged_at=row.created_at,
-                )
-                for row in rows
-            ]
+        return (await self.pending_for_hosts([host], limit)).get(host, [])
 
     async def advance(
         self,
