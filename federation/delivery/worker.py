@@ -1,9 +1,10 @@
 """The delivery worker: per host, walk the log from the host's cursor in order, sign at send
 time, advance the cursor after each answer, back off when the host fails.
 
-Crash safety: the cursor only moves after an answer, so after `kill -9` every entry is sent
-again from the last committed cursor on; at most the ones in flight at the crash (sent, or
-answered but not yet committed) are sent a second time, and receivers drop those by id.
+Crash safety: the cursor moves after each answer and is committed before the host's next
+delivery, so after `kill -9` every entry is sent from the last committed cursor on: only the
+one delivery per host in flight at the crash is sent a second time (receivers drop it by
+activity id); nothing acknowledged is sent again, nothing is lost.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -51,41 +52,6 @@ class PendingDelivery:
     actor_id: str
     body: bytes
     logged_at: datetime
-
-
-#: The cursor is committed after at most this many steps on a host (and at the end of each
-#: batch): a fan-out writes a tenth of the rows; a crash re-sends at most this many per host.
-MOVE_EVERY = 1
-
-
-@dataclass(slots=True)
-class _Progress:
-    """What a host's drain got through since its cursor last moved."""
-
-    host: str
-    target_id: int = 0
-    steps: int = 0
-    delivered: int = 0
-    given_up: int = 0
-    answer: DeliveryOutcome | None = None
-    #: cursor moves sent to the store and not yet known to be committed
-    moves: list[asyncio.Future[None]] = field(default_factory=list)
-
-    def passed(
-        self, delivery: PendingDelivery, outcome: str, answer: DeliveryOutcome | None
-    ) -> None:
-        """The cursor may pass this delivery: delivered, given up or superseded."""
-        self.target_id = delivery.target_id
-        self.steps += 1
-        self.delivered += outcome == "delivered"
-        self.given_up += outcome == "given_up"
-        if answer is not None:
-            self.answer = answer
-
-    def reset(self) -> None:
-        """Start counting again after a move."""
-        self.steps = self.delivered = self.given_up = 0
-        self.answer = None
 
 
 class DeliveryStore(Protocol):
@@ -149,7 +115,7 @@ class DeliveryWorker:
         poster: Poster,
         signers: SignerSource,
         clock: Callable[[], datetime],
-        parallel_hosts: int = 32,
+        parallel_hosts: int = 64,
         rng: random.Random | None = None,
     ) -> None:
         self._store = store
@@ -200,60 +166,32 @@ class DeliveryWorker:
 
     async def _drain_batch(self, host: str, batch: list[PendingDelivery]) -> bool:
         """Send one batch in order; False when the host is done or must wait."""
-        progress = _Progress(host)
-        try:
-            for index, delivery in enumerate(batch):
-                if self.paused:
-                    return False
-                # Later entries only: the same entry's other inboxes on this host are not
-                # "a later Update", each of them gets it.
-                later = [
-                    LoggedActivity(d.type, d.object_id)
-                    for d in batch[index + 1 :]
-                    if d.activity_id != delivery.activity_id
-                ]
-                if is_superseded(LoggedActivity(delivery.type, delivery.object_id), later):
-                    progress.passed(delivery, "superseded", None)
-                elif not await self._deliver(delivery, progress):
-                    return False
-                if progress.steps >= MOVE_EVERY:
-                    await self._settle(progress)
-            return len(batch) == BATCH
-        finally:
-            await self._settle(progress)
+        for index, delivery in enumerate(batch):
+            if self.paused:
+                return False
+            # Later entries only: the same entry's other inboxes on this host are not
+            # "a later Update", each of them gets it.
+            later = [
+                LoggedActivity(d.type, d.object_id)
+                for d in batch[index + 1 :]
+                if d.activity_id != delivery.activity_id
+            ]
+            if is_superseded(LoggedActivity(delivery.type, delivery.object_id), later):
+                await self._store.advance(host, delivery.target_id)
+            elif not await self._deliver(delivery):
+                return False
+        return len(batch) == BATCH
 
-    async def _settle(self, progress: _Progress) -> None:
-        """Move the cursor past everything counted, and wait until every move is committed
-        (before a postponement is written, which must come after them)."""
-        if progress.steps:
-            self._move(progress)
-        moves, progress.moves = progress.moves, []
-        await asyncio.gather(*moves)
-
-    def _move(self, progress: _Progress) -> None:
-        """Move the host's cursor past what `progress` counted, without waiting for the
-        commit, so the host's next deliveries go out meanwhile; moves are committed in order,
-        and a crash re-sends at most what was sent but not yet committed (receivers drop it
-        by activity id)."""
-        move = self._store.advance(
-            progress.host,
-            progress.target_id,
-            delivered=progress.delivered,
-            given_up=progress.given_up,
-            answer=progress.answer,
-        )
-        progress.reset()
-        progress.moves.append(asyncio.ensure_future(move))
-
-    async def _deliver(self, delivery: PendingDelivery, progress: _Progress) -> bool:
-        """One attempt; True when the cursor moves on (recorded in `progress`)."""
+    async def _deliver(self, delivery: PendingDelivery) -> bool:
+        """One attempt; True when the cursor moved on (committed before the host's next
+        delivery, so a crash re-sends only what was in flight)."""
         signer = await self._signers.signer_for(delivery.actor_id)
         answer = await self._poster.post_activity(delivery.inbox, delivery.body, signer)
         verdict = Verdict.PERMANENT_FAILURE if answer.refused else classify(answer.status)
         now = self._clock()
         self._recent.append((now, delivery.host, answer.status is not None))
         if verdict is Verdict.DELIVERED:
-            progress.passed(delivery, "delivered", answer)
+            await self._store.advance(delivery.host, delivery.target_id, delivered=1, answer=answer)
             return True
         if verdict is Verdict.PERMANENT_FAILURE or self._too_old(delivery, answer, now):
             log.warning(
@@ -265,9 +203,8 @@ class DeliveryWorker:
                     "error": answer.error,
                 },
             )
-            progress.passed(delivery, "given_up", answer)
+            await self._store.advance(delivery.host, delivery.target_id, given_up=1, answer=answer)
             return True
-        await self._settle(progress)
         if answer.status is None and self._looks_like_local_outage(now):
             self._paused_until = now + OUTAGE_PAUSE
             log.warning("every peer unreachable: pausing deliveries", extra={"for_s": 30})
