@@ -17,7 +17,9 @@ from node.storage.migrate import upgrade_database
 from node.web.app import create_app
 from tests.testrig.browser import browser  # noqa: F401
 from tests.testrig.fixtures import fedify_peer, fedify_peer_dir  # noqa: F401
+from tests.testrig.people import HTTP_NODE
 from tests.testrig.postgres import PostgresServer, PostgresUnavailable, start_postgres
+from tests.testrig.remote import FakeRemote
 
 BASE_URL = "https://saint-x.example"
 
@@ -62,6 +64,24 @@ async def node_config(make_config: Callable[..., InstanceConfig]) -> InstanceCon
 async def client(aiohttp_client: Any, node_config: InstanceConfig) -> AsyncIterator[TestClient]:
     """An HTTP client talking to the node's real application."""
     yield await aiohttp_client(create_app(node_config))
+
+
+@pytest.fixture
+async def remote(aiohttp_server: Any) -> FakeRemote:
+    """A fake fediverse server on loopback with real keys (tests/testrig/remote.py)."""
+    fake = FakeRemote()
+    server = await aiohttp_server(fake.app)
+    fake.base = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+async def web_node(aiohttp_client: Any, make_config: Any) -> TestClient:
+    """A node browsed over plain http (its cookies are then not Secure), allowed to reach the
+    loopback fake remote, with the workers left to the test."""
+    config = make_config(node=HTTP_NODE, federation={"allow_private_addresses": True})
+    await initialise(config)
+    return await aiohttp_client(create_app(config, workers=False))
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,7 @@ from node.storage.models import (
     OutboxTarget,
     StateChange,
 )
-from node.web.app import create_app
 from node.web.keys import inbox_worker_key, sessions_key
-from tests.conftest import initialise
 from tests.testrig.people import HTML, HTTP_NODE, add_account, as_person, log_in, submit
 from tests.testrig.remote import AS, FakeRemote, signed_post
 
@@ -38,21 +36,6 @@ MOBILITY = {
 
 
 @pytest.fixture
-async def remote(aiohttp_server: Any) -> FakeRemote:
-    fake = FakeRemote()
-    server = await aiohttp_server(fake.app)
-    fake.base = str(server.make_url("")).rstrip("/")
-    return fake
-
-
-@pytest.fixture
-async def node(aiohttp_client: Any, make_config: Any) -> TestClient:
-    config = make_config(node=HTTP_NODE, federation={"allow_private_addresses": True})
-    await initialise(config)
-    return await aiohttp_client(create_app(config, workers=False))
-
-
-@pytest.fixture
 async def browser(aiohttp_client: Any, node: TestClient) -> Any:
     """Another browser (its own cookie jar) on the same node."""
 
@@ -60,6 +43,12 @@ async def browser(aiohttp_client: Any, node: TestClient) -> Any:
         return await aiohttp_client(node.server)
 
     return open_browser
+
+
+@pytest.fixture
+def node(web_node: TestClient) -> TestClient:
+    """The node under test, browsed over http."""
+    return web_node
 
 
 def field_error(page: str, field: str) -> str:

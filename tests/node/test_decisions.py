@@ -28,13 +28,11 @@ from node.storage.models import (
     StateChange,
     Vote,
 )
-from node.web.app import create_app
 from node.web.i18n import english
 from node.web.keys import inbox_worker_key, runtime_key, sessions_key
 from node.web.routes.decisions import METHOD_LABELS, STATE_LABELS
 from protocols.activitystreams import PUBLIC
 from protocols.keys import generate_actor_keys
-from tests.conftest import initialise
 from tests.testrig.people import HTML, HTTP_NODE, add_account, as_person, log_in, submit
 from tests.testrig.remote import AS, FakeRemote, RemoteActorDoc, signed_post
 
@@ -44,18 +42,9 @@ TEMPLATES = "node/web/templates/decisions"
 
 
 @pytest.fixture
-async def remote(aiohttp_server: Any) -> FakeRemote:
-    fake = FakeRemote()
-    server = await aiohttp_server(fake.app)
-    fake.base = str(server.make_url("")).rstrip("/")
-    return fake
-
-
-@pytest.fixture
-async def node(aiohttp_client: Any, make_config: Any) -> TestClient:
-    config = make_config(node=HTTP_NODE, federation={"allow_private_addresses": True})
-    await initialise(config)
-    return await aiohttp_client(create_app(config, workers=False))
+def node(web_node: TestClient) -> TestClient:
+    """The node under test, browsed over http."""
+    return web_node
 
 
 async def proposal_in_deliberation(node: TestClient, title: str = "Navette du samedi") -> str:

@@ -33,14 +33,6 @@ TERRITORY = f"{BASE_URL}/actors/territoire"
 INBOX = f"{BASE_URL}/inbox"
 
 
-@pytest.fixture
-async def remote(aiohttp_server: Any) -> FakeRemote:
-    fake = FakeRemote()
-    server = await aiohttp_server(fake.app)
-    fake.base = str(server.make_url("")).rstrip("/")
-    return fake
-
-
 async def make_node(aiohttp_client: Any, make_config: Any, **federation: Any) -> TestClient:
     config = make_config(federation={"allow_private_addresses": True, **federation})
     await initialise(config)

@@ -43,14 +43,6 @@ AP = {"Accept": "application/activity+json"}
 TEMPLATES = Path(__file__).resolve().parents[2] / "node" / "web" / "templates"
 
 
-@pytest.fixture
-async def remote(aiohttp_server: Any) -> FakeRemote:
-    fake = FakeRemote()
-    server = await aiohttp_server(fake.app)
-    fake.base = str(server.make_url("")).rstrip("/")
-    return fake
-
-
 async def make_node(aiohttp_client: Any, make_config: Any) -> TestClient:
     """An initialised node on plain http (session cookies), allowed to fetch 127.0.0.1."""
     config = make_config(node=HTTP_NODE, federation={"allow_private_addresses": True})

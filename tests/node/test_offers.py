@@ -27,12 +27,10 @@ from node.storage.models import (
     RemoteObject,
     StateChange,
 )
-from node.web.app import create_app
 from node.web.i18n import english
 from node.web.keys import inbox_worker_key, sessions_key
 from node.web.routes.offers import ACTION_LABELS
 from protocols.activitystreams import PUBLIC
-from tests.conftest import initialise
 from tests.testrig.people import HTML, HTTP_NODE, add_account, as_person, log_in, submit
 from tests.testrig.remote import AS, FakeRemote, RemoteActorDoc, signed_post
 
@@ -51,21 +49,6 @@ LEND = {
     "available_until": "2026-10-31",
     "place": "Atelier du Moulin",
 }
-
-
-@pytest.fixture
-async def remote(aiohttp_server: Any) -> FakeRemote:
-    fake = FakeRemote()
-    server = await aiohttp_server(fake.app)
-    fake.base = str(server.make_url("")).rstrip("/")
-    return fake
-
-
-@pytest.fixture
-async def node(aiohttp_client: Any, make_config: Any) -> TestClient:
-    config = make_config(node=HTTP_NODE, federation={"allow_private_addresses": True})
-    await initialise(config)
-    return await aiohttp_client(create_app(config, workers=False))
 
 
 async def publish(node: TestClient, **fields: Any) -> Any:
@@ -129,6 +112,12 @@ async def switch_to(client: TestClient, username: str, password: str) -> None:
     """The same browser, logged in as someone else."""
     client.session.cookie_jar.clear()
     await log_in(client, username, password)
+
+
+@pytest.fixture
+def node(web_node: TestClient) -> TestClient:
+    """The node under test, browsed over http."""
+    return web_node
 
 
 def field_error(page: str, field: str) -> str:

@@ -36,14 +36,6 @@ async def node(aiohttp_client: Any, make_config: Any) -> TestClient:
     return await make_node(aiohttp_client, make_config)
 
 
-@pytest.fixture
-async def remote(aiohttp_server: Any) -> FakeRemote:
-    fake = FakeRemote()
-    server = await aiohttp_server(fake.app)
-    fake.base = str(server.make_url("")).rstrip("/")
-    return fake
-
-
 async def drafted(node: TestClient, circle_id: str, *needs: str, **fields: str) -> str:
     """Draft a proposal through the form as the logged-in client; returns its id."""
     data = {"circle": circle_id, "title": "Navette du samedi", "text": "Un minibus.", **fields}
