@@ -12,6 +12,9 @@ from node.storage.actors import get_actor_of_kind
 from node.storage.keyring import KeyRing
 from node.storage.models import LocalActor
 
+#: The actors that sign most: every fetch (the instance) and every publication (the territory).
+WARM_KINDS = (ActorKind.INSTANCE, ActorKind.TERRITORY)
+
 
 class LocalSigners:
     """The RSA key each local actor signs its requests with, keyed `<actor>#main-key`."""
@@ -43,6 +46,15 @@ class LocalSigners:
         if actor is None:
             raise LookupError(f"no local actor {actor_id}")
         return self.signer_of(actor)
+
+    async def warm_up(self) -> None:
+        """Load the instance's and the territory's keys now (about 30 ms each), so that the
+        first fetch or the first delivery of a fan-out does not wait for them."""
+        async with self._sessions() as session:
+            actors = [await get_actor_of_kind(session, kind) for kind in WARM_KINDS]
+        for actor in actors:
+            if actor is not None:  # a node not initialised yet has none
+                self.signer_of(actor)
 
     async def instance_signer(self) -> Signer:
         """The instance actor's signer, used for every signed GET (FEP-2677)."""

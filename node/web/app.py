@@ -120,6 +120,7 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     client = FederationClient.from_config(config, __version__)
     await client.start()
     runtime = make_runtime(config, app[sessions_key], client, app[keyring_key])
+    await runtime.signers.warm_up()
     inbox_store = SqlInbox(app[sessions_key])
     delivery = DeliveryWorker(SqlDeliveryStore(app[sessions_key]), client, runtime.signers, utcnow)
     runtime.wake_delivery = delivery.wakeup.set
