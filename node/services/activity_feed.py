@@ -12,9 +12,12 @@ from typing import Any
 from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from node.convert.experiments import STATE_LABELS as EXPERIMENT_STATE_LABELS
+from node.convert.needs import NEED_STATE_LABELS
 from node.convert.objects import territory_uri
 from node.convert.offers import PURPOSE_LABELS
 from node.convert.offers import STATE_LABELS as OFFER_STATES
+from node.convert.proposals import PROPOSAL_STATE_LABELS
 from node.services.runtime import Runtime
 from node.storage.models import (
     Decision,
@@ -44,33 +47,14 @@ KIND_LABELS = {
 #: The event of a publication, when no state says more.
 PUBLISHED = "Publication"
 
-#: State tokens of each kind as French labels (domain/participation.py's lifecycles).
+#: State tokens of each kind as French labels: the pages' own tables, and the timeline's
+#: wording where it differs on purpose (a decision "ouverte au vote", an outcome spelt out).
 STATE_LABELS: dict[str, dict[str, str]] = {
-    "need": {
-        "submitted": "soumis",
-        "in_circle": "confié à un cercle",
-        "in_proposal": "repris dans une proposition",
-        "answered": "répondu",
-        "merged": "fusionné",
-    },
-    "proposal": {
-        "draft": "brouillon",
-        "in_deliberation": "en délibération",
-        "adopted": "adoptée",
-        "not_adopted": "non adoptée",
-        "in_project": "en projet",
-        "implemented": "mise en œuvre",
-        "evaluated": "évaluée",
-        "withdrawn": "retirée",
-    },
+    # a need's first state reads "soumis" in the timeline ("à trier" on the needs pages)
+    "need": {**NEED_STATE_LABELS, "submitted": "soumis"},
+    "proposal": PROPOSAL_STATE_LABELS,
     "decision": {"scheduled": "programmée", "open": "ouverte au vote", "closed": "close"},
-    "experiment": {
-        "proposed": "proposée",
-        "running": "en cours",
-        "paused": "en pause",
-        "evaluating": "en évaluation",
-        "concluded": "terminée",
-    },
+    "experiment": EXPERIMENT_STATE_LABELS,
     "evaluation": {
         "success": "réussite",
         "partial": "réussite partielle",
