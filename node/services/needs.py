@@ -9,6 +9,7 @@ change and whenever the count reaches a multiple of SUPPORT_UPDATE_STEP.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -265,23 +266,34 @@ async def assign_need(runtime: Runtime, account: Account, need_id: str, circle_i
 
 
 async def post_comment(
-    runtime: Runtime, session: AsyncSession, account: Account, object_uri: str, text: str
+    runtime: Runtime,
+    session: AsyncSession,
+    account: Account,
+    object_uri: str,
+    text: str,
+    *,
+    also_to: Sequence[str] = (),
+    page_url: str | None = None,
 ) -> Note:
-    """A resident's comment on one of the node's objects: a Note by their Person actor,
-    `inReplyTo` the object, sent as a reply to the territory's followers."""
+    """A resident's comment on an object (ours, or another node's listed here): a Note by
+    their Person actor, `inReplyTo` the object, sent to the territory's followers and to the
+    actors `also_to` (the object's publisher, the territories an offer is addressed to).
+    With `page_url`, the Note's link points at its place on that page."""
     config = runtime.config
     person = await session.get(LocalActor, account.actor_id) if account.actor_id else None
     if person is None:
         raise ParticipationError(NO_PROFILE)
     author = actor_id(config, person)
     territory = actor_id(config, await territory_actor(session))
-    to, cc = [PUBLIC], [f"{territory}/followers", territory]
-    uri = f"{config.node.base_url}/notes/{new_id()}"
+    to, cc = [PUBLIC], [f"{territory}/followers", territory, *also_to]
+    identifier = new_id()
+    uri = f"{config.node.base_url}/notes/{identifier}"
     note = Note(
+        id=identifier,
         uri=uri,
         local=True,
         author_uri=author,
-        url=uri,
+        url=f"{page_url}#reply-{identifier}" if page_url else uri,
         content=text_to_html(text),
         language=config.territory.default_language,
         visibility="public",
@@ -302,8 +314,8 @@ async def post_comment(
         cc=cc,
         published=iso(note.published),
     )
-    followers = await follower_uris(session, territory)
-    await publish(session, person.id, author, create, to_followers=True, recipients=followers)
+    recipients = [*also_to, *await follower_uris(session, territory)]
+    await publish(session, person.id, author, create, to_followers=True, recipients=recipients)
     return note
 
 
