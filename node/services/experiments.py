@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.convert.experiments import experiment_to_as, experiment_url
+from node.convert.experiments import IndicatorCopy, experiment_to_as, experiment_url
 from node.domain.ids import new_id
 from node.domain.participation import (
     ExperimentState,
@@ -54,15 +54,9 @@ class NoSuchExperiment(LookupError):
     """No local experiment (or indicator, milestone) with this id."""
 
 
-@dataclass(frozen=True, slots=True)
-class IndicatorInput:
-    """What an indicator measures: a unit, a baseline, a target, the better direction."""
-
-    name: str
-    unit: str
-    baseline: float
-    target: float
-    direction: str
+#: What an indicator measures: a unit, a baseline, a target, the better direction (the same
+#: shape whether a facilitator typed it or it was read from another territory's experiment).
+IndicatorInput = IndicatorCopy
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from node.convert.experiments import (
 from node.convert.urls import actor_id
 from node.domain.ids import new_id
 from node.domain.participation import ExperimentState
-from node.services.experiments import IndicatorInput, add_indicators, publish_experiment
+from node.services.experiments import add_indicators, publish_experiment
 from node.services.following import territory_actor
 from node.services.history import record_change
 from node.services.needs import (
@@ -125,11 +125,7 @@ async def adopt_experiment(runtime: Runtime, account: Account, data: AdoptionInp
         )
         session.add(experiment)
         await session.flush()
-        indicators = tuple(
-            IndicatorInput(c.name, c.unit, c.baseline, c.target, c.direction)
-            for c in copied.indicators
-        )
-        add_indicators(session, experiment, indicators, 0)
+        add_indicators(session, experiment, copied.indicators, 0)
         record_change(
             session,
             experiment.uri,
