@@ -23,7 +23,7 @@ from bench.common import emit, stdin_lines
 from bench.sampler import Sampler
 from instance_config import load_config
 from node.logs import AccessLogger, configure_logging
-from node.services.announcements import announce
+from node.services.federation.announcements import announce
 from node.web.app import create_app
 from node.web.keys import runtime_key
 

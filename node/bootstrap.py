@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from instance_config import CONFIG_FILE_NAME, InstanceConfig, render_config_toml
-from node.services.setup import AdminCredentials, initialise_node
+from node.services.instance.setup import AdminCredentials, initialise_node
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.errors import reporting_database_errors
 from node.storage.migrate import upgrade_database

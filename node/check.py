@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from instance_config import InstanceConfig
 from node.bootstrap import ensure_writable_folder
 from node.domain.actors import ActorKind
-from node.services.setup import instance_username
+from node.services.instance.setup import instance_username
 from node.storage.actors import get_actor_of_kind
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.errors import DatabaseUnavailable, reporting_database_errors

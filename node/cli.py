@@ -21,9 +21,9 @@ from node.bootstrap import create_node, describe_created, ensure_writable_folder
 from node.check import check_node
 from node.demo import NoAdmin, NodeNotEmpty, describe_demo, fill_demo
 from node.serve import PortUnavailable, serve
-from node.services.announcements import AnnouncementError, announce, delete_announcement
-from node.services.following import FollowError, answer_follow_request, follow, unfollow
-from node.services.remote_actors import LookupFailed
+from node.services.federation.announcements import AnnouncementError, announce, delete_announcement
+from node.services.federation.following import FollowError, answer_follow_request, follow, unfollow
+from node.services.federation.remote_actors import LookupFailed
 from node.services.standalone import standalone_runtime
 from node.storage.errors import DatabaseUnavailable
 from node.storage.migrate_cli import upgrade_and_report

@@ -12,8 +12,8 @@ from aiohttp import web
 from instance_config import InstanceConfig
 from node.bootstrap import describe_created
 from node.logs import AccessLogger, configure_logging
-from node.services.profile import publish_profile_changes
-from node.services.setup import initialise_node
+from node.services.instance.profile import publish_profile_changes
+from node.services.instance.setup import initialise_node
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.errors import reporting_database_errors
 from node.storage.keyring import KeyRing

@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from instance_config import InstanceConfig, parse_config
-from node.services.setup import AdminCredentials, initialise_node
+from node.services.instance.setup import AdminCredentials, initialise_node
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.migrate import upgrade_database
 from node.web.app import create_app

@@ -8,8 +8,13 @@ from datetime import datetime, timedelta
 from node.demo.context import Demo, SampleInconsistent
 from node.demo.model import Comment, DecisionSample, NeedSample, ProposalSample
 from node.domain.participation import DecisionMethod
-from node.services.decisions import DecisionDraft, cast_vote, close_due_decisions, open_decision
-from node.services.needs import (
+from node.services.participation.decisions import (
+    DecisionDraft,
+    cast_vote,
+    close_due_decisions,
+    open_decision,
+)
+from node.services.participation.needs import (
     answer_need,
     assign_need,
     change_support,
@@ -17,7 +22,7 @@ from node.services.needs import (
     merge_need,
     submit_need,
 )
-from node.services.proposals import (
+from node.services.participation.proposals import (
     comment_proposal,
     decide_amendment,
     draft_proposal,

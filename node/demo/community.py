@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from node.convert.urls import actor_id
 from node.demo.context import Demo
 from node.demo.model import CircleSample, Person
-from node.services.accounts import log_out
-from node.services.circles import create_circle, set_member
-from node.services.invitations import INVITE_LIFETIME, issue_invite, join
-from node.services.members import HANDLE_MAX_LENGTH, handle_taken, update_profile
+from node.services.accounts.invitations import INVITE_LIFETIME, issue_invite, join
+from node.services.accounts.members import HANDLE_MAX_LENGTH, handle_taken, update_profile
+from node.services.accounts.sessions import log_out
+from node.services.participation.circles import create_circle, set_member
 from node.storage.models import AccessLink, Account, Circle, CircleMember, LocalActor
 
 #: When the sample residents were last seen, in days before the demo (cycled through).

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from node.demo.context import Demo
 from node.demo.model import Announcement, OfferSample
-from node.services.announcements import announce
-from node.services.offer_replies import reply_to_offer
-from node.services.offers import OfferDraft, change_offer_state, publish_offer
+from node.services.federation.announcements import announce
+from node.services.participation.offer_replies import reply_to_offer
+from node.services.participation.offers import OfferDraft, change_offer_state, publish_offer
 from node.storage.models import Note
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from node.demo.context import Demo
 from node.demo.model import ExperimentSample
 from node.demo.series import monthly_days, series
-from node.services.evaluations import EvaluationInput, evaluate
-from node.services.experiments import (
+from node.services.participation.evaluations import EvaluationInput, evaluate
+from node.services.participation.experiments import (
     ExperimentInput,
     IndicatorInput,
     add_milestone,

@@ -29,7 +29,7 @@ from node.demo.knowledge import add_knowledge, give_boundary
 from node.demo.model import Sample
 from node.demo.report import DemoReport, breakdown
 from node.demo.territory import DEFAULT_NAMES, rename_territory
-from node.services.profile import publish_profile_changes
+from node.services.instance.profile import publish_profile_changes
 from node.services.standalone import standalone_runtime
 from node.storage.base import utcnow
 from node.storage.models import Account, Decision, Experiment, Need, Offer, Proposal

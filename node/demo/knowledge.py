@@ -26,9 +26,13 @@ from node.demo.context import Demo, SampleInconsistent
 from node.demo.model import KnowledgeSample
 from node.demo.territory import set_boundary
 from node.domain.indicators import DEFAULT_CATALOGUE
-from node.services.indicator_import import ImportReport, import_indicators, import_observations
-from node.services.indicators import seed_default_catalogue, territory_today
-from node.services.mesh_import import Upload, import_mesh
+from node.services.knowledge.indicators.catalogue import seed_default_catalogue, territory_today
+from node.services.knowledge.indicators.imports import (
+    ImportReport,
+    import_indicators,
+    import_observations,
+)
+from node.services.knowledge.map.imports import Upload, import_mesh
 from node.storage.models import Flow, Indicator, MapActor, Observation, Place
 
 #: The map's files, in the order the import page takes them.

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.http import FederationClient
 from instance_config import InstanceConfig
-from node.services.remote_actors import RemoteActors
-from node.services.signers import LocalSigners
+from node.services.federation.remote_actors import RemoteActors
+from node.services.federation.signers import LocalSigners
 from node.storage.keyring import KeyRing
 
 

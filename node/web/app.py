@@ -13,8 +13,8 @@ from federation.http import FederationClient
 from federation.inbox.worker import InboxWorker
 from instance_config import InstanceConfig
 from node import __version__
-from node.services.decisions import close_due_decisions
-from node.services.inbox_handlers import inbox_handlers
+from node.services.federation.inbox_handlers import inbox_handlers
+from node.services.participation.decisions import close_due_decisions
 from node.services.runtime import Runtime, make_runtime
 from node.storage.base import utcnow
 from node.storage.engine import make_engine, make_sessionmaker

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from node.domain.actors import Role
-from node.services.accounts import SignedIn, signed_in
+from node.services.accounts.sessions import SignedIn, signed_in
 from node.web.keys import config_key, sessions_key
 
 SESSION_COOKIE = "maillage_session"

@@ -11,7 +11,7 @@ from multidict import MultiDictProxy
 
 from node.convert.mesh import number_text
 from node.domain.mesh import ENDPOINT_TYPES, centre
-from node.services.mesh import ActorView, FlowView, PlaceView
+from node.services.knowledge.map.records import ActorView, FlowView, PlaceView
 
 
 def place_values(place: PlaceView) -> dict[str, str]:

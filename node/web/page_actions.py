@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from node.services.needs import NotAllowed, ParticipationError
+from node.services.participation.needs import NotAllowed, ParticipationError
 from node.web.forms import Form, FormInvalid
 
 Action = Callable[[Form], Awaitable[object]]

@@ -9,7 +9,7 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from node import __version__
-from node.services.activity_feed import state_label
+from node.services.pages.activity_feed import state_label
 from node.web.auth import csrf_key, signed_in_key
 from node.web.i18n import LANGUAGE_COOKIE, choose_language, translator
 from node.web.keys import config_key, templates_key

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from node.services.passwords import hash_password
+from node.services.accounts.passwords import hash_password
 from node.storage.models import Account, OutboxEntry
 from node.web.app import create_app
 from node.web.keys import sessions_key

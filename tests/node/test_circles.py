@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from node.services.circles import can_facilitate
+from node.services.participation.circles import can_facilitate
 from node.storage.models import (
     Account,
     Circle,

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from node.domain.actors import ActorKind
 from node.domain.ids import new_id
-from node.services.decisions import close_due_decisions
+from node.services.participation.decisions import close_due_decisions
 from node.storage.base import utcnow
 from node.storage.models import (
     Account,

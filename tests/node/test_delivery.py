@@ -34,8 +34,8 @@ from federation.http import FederationClient
 from instance_config import InstanceConfig
 from node.convert.urls import actor_id as actor_url
 from node.domain.actors import ActorKind
-from node.services.outbox import publish
-from node.services.signers import LocalSigners
+from node.services.federation.outbox import publish
+from node.services.federation.signers import LocalSigners
 from node.storage.actors import get_actor_of_kind
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.keyring import KeyRing

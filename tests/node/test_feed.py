@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from node.services.announcements import announce
-from node.services.history import record_change
+from node.services.federation.announcements import announce
+from node.services.participation.history import record_change
 from node.storage.base import utcnow
 from node.storage.models import Account, Need
 from node.web.app import create_app

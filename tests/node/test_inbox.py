@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from federation.inbox.worker import HOLD_FOR, InboxWorker
-from node.services.following import answer_follow_request
-from node.services.inbox_handlers import inbox_handlers
+from node.services.federation.following import answer_follow_request
+from node.services.federation.inbox_handlers import inbox_handlers
 from node.storage.models import (
     Follow,
     InboxItem,

@@ -21,8 +21,12 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from node.domain.indicators import DEFAULT_CATALOGUE
-from node.services.indicator_import import MAX_UPLOAD_BYTES, ImportReport, import_observations
-from node.services.indicators import seed_default_catalogue
+from node.services.knowledge.indicators.catalogue import seed_default_catalogue
+from node.services.knowledge.indicators.imports import (
+    MAX_UPLOAD_BYTES,
+    ImportReport,
+    import_observations,
+)
 from node.storage.models import (
     Account,
     Circle,

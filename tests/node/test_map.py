@@ -16,7 +16,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from node.domain.mesh import FLOW_KINDS, PLACE_KINDS
-from node.services.mesh import (
+from node.services.knowledge.map.imports import Upload, import_mesh
+from node.services.knowledge.map.records import (
     ActorView,
     Endpoint,
     FlowView,
@@ -24,7 +25,6 @@ from node.services.mesh import (
     PlaceView,
     mesh_snapshot,
 )
-from node.services.mesh_import import Upload, import_mesh
 from node.storage.models import Account
 from node.web.app import create_app
 from node.web.i18n import translator

@@ -14,9 +14,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from node.convert.circles import KIND_LABELS
-from node.services.circles import CIRCLE_ROLES
-from node.services.members import ROLE_LABELS
-from node.services.passwords import verify_password
+from node.services.accounts.members import ROLE_LABELS
+from node.services.accounts.passwords import verify_password
+from node.services.participation.circles import CIRCLE_ROLES
 from node.storage.base import utcnow
 from node.storage.models import AccessLink, Account, LocalActor, OutboxEntry, StateChange
 from node.web.app import create_app

@@ -18,9 +18,9 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from node.services.mesh import FACILITATORS_ONLY, mesh_snapshot
-from node.services.mesh_import import MAX_FILE_BYTES, TOO_BIG, Upload, import_mesh
-from node.services.setup import initialise_node
+from node.services.instance.setup import initialise_node
+from node.services.knowledge.map.imports import MAX_FILE_BYTES, TOO_BIG, Upload, import_mesh
+from node.services.knowledge.map.records import FACILITATORS_ONLY, mesh_snapshot
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.migrate import upgrade_database
 from node.storage.models import Account, Flow, MapActor, OutboxEntry, Place

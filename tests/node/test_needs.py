@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from node.convert.needs import NEED_STATE_LABELS, THEMES
 from node.convert.proposals import AMENDMENT_STATE_LABELS, PROPOSAL_STATE_LABELS
 from node.domain.actors import ActorKind
-from node.services import needs as needs_service
-from node.services import proposals as proposals_service
-from node.services.needs import SUPPORT_UPDATE_STEP, change_support
+from node.services.participation import needs as needs_service
+from node.services.participation import proposals as proposals_service
+from node.services.participation.needs import SUPPORT_UPDATE_STEP, change_support
 from node.storage.models import (
     Account,
     Circle,

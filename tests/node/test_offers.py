@@ -14,9 +14,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from node.convert.offers import KIND_LABELS, PURPOSE_LABELS, STATE_LABELS
-from node.services.activity_feed import KIND_LABELS as FEED_KINDS
-from node.services.activity_feed import PUBLISHED
-from node.services.activity_feed import STATE_LABELS as FEED_STATES
+from node.services.pages.activity_feed import KIND_LABELS as FEED_KINDS
+from node.services.pages.activity_feed import PUBLISHED
+from node.services.pages.activity_feed import STATE_LABELS as FEED_STATES
 from node.storage.models import (
     Follow,
     Note,

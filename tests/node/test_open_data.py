@@ -21,23 +21,28 @@ from sqlalchemy import select
 
 from node.domain.actors import ActorKind
 from node.domain.participation import DecisionMethod
-from node.services.decisions import DecisionDraft, cast_vote, close_due_decisions, open_decision
-from node.services.evaluations import EvaluationInput, evaluate
-from node.services.experiments import (
+from node.services.knowledge.indicators.exports import indicators_csv, observations_csv
+from node.services.knowledge.indicators.imports import import_indicators, import_observations
+from node.services.knowledge.map.exports import actors_csv, flows_csv, places_csv
+from node.services.knowledge.map.imports import Upload, import_mesh
+from node.services.open_data.catalogue import DATASETS
+from node.services.participation.decisions import (
+    DecisionDraft,
+    cast_vote,
+    close_due_decisions,
+    open_decision,
+)
+from node.services.participation.evaluations import EvaluationInput, evaluate
+from node.services.participation.experiments import (
     ExperimentInput,
     IndicatorInput,
     change_state,
     create_experiment,
     record_measurement,
 )
-from node.services.indicator_export import indicators_csv, observations_csv
-from node.services.indicator_import import import_indicators, import_observations
-from node.services.mesh_export import actors_csv, flows_csv, places_csv
-from node.services.mesh_import import Upload, import_mesh
-from node.services.needs import change_support, submit_need
-from node.services.offers import OfferDraft, change_offer_state, publish_offer
-from node.services.open_data import DATASETS
-from node.services.proposals import draft_proposal, move_proposal, propose_amendment
+from node.services.participation.needs import change_support, submit_need
+from node.services.participation.offers import OfferDraft, change_offer_state, publish_offer
+from node.services.participation.proposals import draft_proposal, move_proposal, propose_amendment
 from node.storage.base import utcnow
 from node.storage.models import (
     Account,

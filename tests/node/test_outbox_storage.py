@@ -8,7 +8,7 @@ from pathlib import Path
 from federation.http import DeliveryOutcome
 from federation.ports import ReceivedActivity
 from node.domain.actors import ActorKind
-from node.services.setup import initialise_node
+from node.services.instance.setup import initialise_node
 from node.storage.actors import get_actor_of_kind
 from node.storage.base import utcnow
 from node.storage.engine import make_engine, make_sessionmaker

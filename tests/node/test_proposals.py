@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from node.domain.participation import ProposalState, TransitionError
-from node.services.proposals import set_proposal_state
+from node.services.participation.proposals import set_proposal_state
 from node.storage.models import Need, Proposal, RemoteObject
 from node.web.keys import inbox_worker_key, runtime_key, sessions_key
 from protocols.activitystreams import PUBLIC

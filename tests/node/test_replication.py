@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from node.services.following import follow
+from node.services.federation.following import follow
 from node.storage.models import (
     Experiment,
     ExperimentIndicator,

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from node.domain.actors import ActorKind
-from node.services.passwords import verify_password
-from node.services.setup import initialise_node
+from node.services.accounts.passwords import verify_password
+from node.services.instance.setup import initialise_node
 from node.storage.actors import count_accounts, get_account_by_username, get_actor_of_kind
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.migrate import schema_differences, schema_state, upgrade_database

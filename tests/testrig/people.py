@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from node.domain.actors import ActorKind
-from node.services.passwords import hash_password
+from node.services.accounts.passwords import hash_password
 from node.storage.models import Account, LocalActor
 from node.web.keys import sessions_key
 from protocols.keys import generate_actor_keys

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from node.services.accounts import AccountError, change_password, log_in, log_out
+from node.services.accounts.sessions import AccountError, change_password, log_in, log_out
 from node.web.auth import SESSION_COOKIE, require_role, set_session_cookie
 from node.web.keys import sessions_key
 from node.web.render import render

@@ -11,10 +11,10 @@ from node.convert.circles import circle_actor_to_as, circle_page_path
 from node.convert.collections import ordered_collection, ordered_collection_page
 from node.convert.urls import ACTOR_COLLECTIONS, actor_id, collection_url, handle_of
 from node.domain.actors import ActorKind
-from node.services.circles import circle_of_actor
-from node.services.data_collections import DATA_COLLECTIONS, data_collection
-from node.services.directory import find_actor_of_kind, find_local_actor
-from node.services.timeline import PAGE_SIZE, follow_page, outbox_page
+from node.services.instance.directory import find_actor_of_kind, find_local_actor
+from node.services.knowledge.data_collections import DATA_COLLECTIONS, data_collection
+from node.services.pages.timeline import PAGE_SIZE, follow_page, outbox_page
+from node.services.participation.circles import circle_of_actor
 from node.storage.models import LocalActor
 from node.web.keys import config_key, keyring_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub

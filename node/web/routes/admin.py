@@ -6,12 +6,12 @@ from aiohttp import web
 
 from node.convert.urls import actor_id
 from node.domain.actors import ActorKind, Role
-from node.services.admin import federation_overview
-from node.services.announcements import AnnouncementError, announce, delete_announcement
-from node.services.directory import find_actor_of_kind
-from node.services.following import FollowError, answer_follow_request, follow, unfollow
-from node.services.remote_actors import LookupFailed
-from node.services.timeline import recent_local_notes
+from node.services.federation.announcements import AnnouncementError, announce, delete_announcement
+from node.services.federation.following import FollowError, answer_follow_request, follow, unfollow
+from node.services.federation.overview import federation_overview
+from node.services.federation.remote_actors import LookupFailed
+from node.services.instance.directory import find_actor_of_kind
+from node.services.pages.timeline import recent_local_notes
 from node.web.auth import require_role
 from node.web.keys import config_key, runtime_key, sessions_key
 from node.web.render import render

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from node.convert.circles import KIND_LABELS, circle_page_path
 from node.convert.urls import handle_of
-from node.services.circles import (
+from node.services.participation.circles import (
     CIRCLE_ROLES,
     CREATE_REFUSED,
     MANAGE_REFUSED,

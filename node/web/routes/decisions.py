@@ -13,7 +13,7 @@ from aiohttp import web
 
 from node.convert.decisions import local_time, territory_zone
 from node.domain.participation import DecisionMethod
-from node.services.decision_views import (
+from node.services.participation.decision_views import (
     decision_view,
     effective_state,
     may_open_decisions,
@@ -21,7 +21,7 @@ from node.services.decision_views import (
     question_for,
     recent_decisions,
 )
-from node.services.decisions import (
+from node.services.participation.decisions import (
     FACILITATORS_ONLY,
     DecisionDraft,
     NotAllowed,

@@ -21,8 +21,8 @@ from node.convert.experiments import (
     RECOMMENDATIONS,
     STATE_ACTIONS,
 )
-from node.services.evaluations import EvaluationInput, evaluate
-from node.services.experiment_pages import (
+from node.services.participation.evaluations import EvaluationInput, evaluate
+from node.services.participation.experiment_pages import (
     evaluation_as_document,
     evaluation_page,
     experiment_as_document,
@@ -31,7 +31,7 @@ from node.services.experiment_pages import (
     new_experiment_choices,
     replications_as_document,
 )
-from node.services.experiments import (
+from node.services.participation.experiments import (
     ExperimentInput,
     IndicatorInput,
     NoSuchExperiment,
@@ -45,8 +45,8 @@ from node.services.experiments import (
     set_progress,
     update_indicator,
 )
-from node.services.needs import FACILITATORS_ONLY, NotAllowed, ParticipationError
-from node.services.replication import AdoptionInput, adopt_experiment
+from node.services.participation.needs import FACILITATORS_ONLY, NotAllowed, ParticipationError
+from node.services.participation.replication import AdoptionInput, adopt_experiment
 from node.services.runtime import Runtime
 from node.storage.models import Account
 from node.web.auth import current_account, require_role

@@ -12,7 +12,7 @@ from instance_config import InstanceConfig
 from node import __version__
 from node.convert.notes import iso
 from node.convert.objects import territory_uri
-from node.services.activity_feed import (
+from node.services.pages.activity_feed import (
     FEED_SIZE,
     ActivityEntry,
     latest_per_object,

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from federation.inbox.receive import MAX_ACTIVITY_BYTES, InboxRefused, InboxRequest, receive
 from node.domain.actors import ActorKind
-from node.services.directory import find_local_actor
+from node.services.instance.directory import find_local_actor
 from node.storage.base import utcnow
 from node.web.keys import config_key, inbox_store_key, inbox_worker_key, runtime_key, sessions_key
 from node.web.negotiation import json_body

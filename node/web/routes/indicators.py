@@ -14,16 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from node.domain.indicators import ARROWS, DIRECTION_LABELS, THEMES, VERDICT_LABELS
-from node.services.indicator_export import indicators_csv, observations_csv
-from node.services.indicator_import import (
-    INDICATOR_COLUMNS,
-    MAX_UPLOAD_BYTES,
-    OBSERVATION_COLUMNS,
-    ImportReport,
-    import_indicators,
-    import_observations,
-)
-from node.services.indicators import (
+from node.services.knowledge.indicators.catalogue import (
     COMPUTED,
     COMPUTED_NOTE,
     FACILITATORS_ONLY,
@@ -41,7 +32,16 @@ from node.services.indicators import (
     territory_today,
     update_indicator,
 )
-from node.services.needs import NotAllowed
+from node.services.knowledge.indicators.exports import indicators_csv, observations_csv
+from node.services.knowledge.indicators.imports import (
+    INDICATOR_COLUMNS,
+    MAX_UPLOAD_BYTES,
+    OBSERVATION_COLUMNS,
+    ImportReport,
+    import_indicators,
+    import_observations,
+)
+from node.services.participation.needs import NotAllowed
 from node.storage.models import Account
 from node.web.auth import current_account, require_role
 from node.web.charts import ReferenceLine, format_number, line_chart

@@ -18,7 +18,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from node.domain.mesh import ACTOR_KINDS, FLOW_KINDS, PLACE_KINDS
-from node.services.mesh import Endpoint, MeshSnapshot, may_edit_mesh, mesh_snapshot
+from node.services.knowledge.map.records import Endpoint, MeshSnapshot, may_edit_mesh, mesh_snapshot
 from node.web.auth import current_account
 from node.web.charts import format_number
 from node.web.i18n import choose_language, translator

@@ -15,7 +15,26 @@ from multidict import MultiDictProxy
 
 from instance_config import InstanceConfig
 from node.domain.mesh import ACTOR_KINDS, ENDPOINT_TYPES, FLOW_KINDS, PLACE_KINDS
-from node.services.mesh import (
+from node.services.knowledge.map.documents import object_document
+from node.services.knowledge.map.exports import (
+    ACTOR_COLUMNS,
+    FLOW_COLUMNS,
+    PLACE_COLUMNS,
+    actors_csv,
+    flows_csv,
+    map_geojson,
+    places_csv,
+)
+from node.services.knowledge.map.imports import (
+    ALL_OR_NOTHING,
+    MAX_FILE_BYTES,
+    NOTHING_STORED,
+    ROLES,
+    ImportReport,
+    Upload,
+    import_mesh,
+)
+from node.services.knowledge.map.records import (
     FACILITATORS_ONLY,
     MeshNotFound,
     MeshRefused,
@@ -27,25 +46,6 @@ from node.services.mesh import (
     save_actor,
     save_flow,
     save_place,
-)
-from node.services.mesh_documents import object_document
-from node.services.mesh_export import (
-    ACTOR_COLUMNS,
-    FLOW_COLUMNS,
-    PLACE_COLUMNS,
-    actors_csv,
-    flows_csv,
-    map_geojson,
-    places_csv,
-)
-from node.services.mesh_import import (
-    ALL_OR_NOTHING,
-    MAX_FILE_BYTES,
-    NOTHING_STORED,
-    ROLES,
-    ImportReport,
-    Upload,
-    import_mesh,
 )
 from node.storage.models import Account, Flow, MapActor, Place
 from node.web.auth import current_account, require_role

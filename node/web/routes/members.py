@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from node.domain.actors import Role
-from node.services.invitations import (
+from node.services.accounts.invitations import (
     IssuedLink,
     LinkInvalid,
     check_link,
@@ -19,7 +19,7 @@ from node.services.invitations import (
     reset_password,
     revoke_invite,
 )
-from node.services.members import (
+from node.services.accounts.members import (
     MEMBERS_ONLY,
     ROLE_LABELS,
     MemberRefused,

@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp import web
 
 from node.convert.needs import NEED_STATE_LABELS, THEMES
-from node.services.need_pages import list_needs, need_page, received_objects
-from node.services.needs import (
+from node.services.participation.need_pages import list_needs, need_page, received_objects
+from node.services.participation.needs import (
     MAX_TEXT,
     ParticipationError,
     answer_need,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.convert.notes import note_to_as
-from node.services.timeline import note_view, public_activity
+from node.services.pages.timeline import note_view, public_activity
 from node.web.keys import config_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
 from node.web.render import render

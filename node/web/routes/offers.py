@@ -21,8 +21,8 @@ from node.convert.offers import (
 )
 from node.domain.actors import Role
 from node.domain.participation import OfferState, allowed_next
-from node.services.offer_replies import reply_to_offer, reply_to_remote_offer
-from node.services.offers import (
+from node.services.participation.offer_replies import reply_to_offer, reply_to_remote_offer
+from node.services.participation.offers import (
     MAX_TEXT,
     Neighbour,
     OfferDraft,

@@ -13,7 +13,7 @@ import json
 
 from aiohttp import web
 
-from node.services.open_data import (
+from node.services.open_data.catalogue import (
     CSV_TYPE,
     JSONLD_TYPE,
     catalogue_document,
@@ -23,7 +23,7 @@ from node.services.open_data import (
     open_data_catalogue,
     summary_of,
 )
-from node.services.open_data_sets import Dataset
+from node.services.open_data.datasets import Dataset
 from node.web.i18n import translator
 from node.web.keys import config_key, sessions_key
 from node.web.negotiation import CORS_HEADERS

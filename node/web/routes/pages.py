@@ -6,9 +6,9 @@ from aiohttp import web
 
 from node.convert.urls import actor_id, handle_of
 from node.domain.actors import ActorKind
-from node.services.activity_feed import activity_of
-from node.services.directory import find_actor_of_kind
-from node.services.timeline import follow_page, followed_posts, recent_local_notes
+from node.services.instance.directory import find_actor_of_kind
+from node.services.pages.activity_feed import activity_of
+from node.services.pages.timeline import follow_page, followed_posts, recent_local_notes
 from node.web.keys import config_key, sessions_key
 from node.web.render import render
 from protocols.html import text_to_html

@@ -11,16 +11,16 @@ from aiohttp import web
 
 from node.convert.needs import THEMES
 from node.convert.proposals import AMENDMENT_STATE_LABELS, PROPOSAL_STATE_LABELS
-from node.services.need_pages import received_objects
-from node.services.needs import MAX_TEXT, NotAllowed, ParticipationError
-from node.services.proposal_links import linked_work
-from node.services.proposal_pages import (
+from node.services.participation.need_pages import received_objects
+from node.services.participation.needs import MAX_TEXT, NotAllowed, ParticipationError
+from node.services.participation.proposal_links import linked_work
+from node.services.participation.proposal_pages import (
     amendment_page,
     draft_choices,
     list_proposals,
     proposal_page,
 )
-from node.services.proposals import (
+from node.services.participation.proposals import (
     MAX_PROPOSAL_TEXT,
     MAX_SUMMARY,
     NEEDS_REQUIRED,

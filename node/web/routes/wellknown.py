@@ -9,7 +9,7 @@ from aiohttp import web
 from instance_config import InstanceConfig
 from node import __version__
 from node.convert.urls import actor_id, actor_page_url, handle_of, icon_url
-from node.services.directory import find_local_actor, node_usage
+from node.services.instance.directory import find_local_actor, node_usage
 from node.storage.models import LocalActor
 from node.web.keys import config_key, sessions_key
 from node.web.negotiation import CORS_HEADERS, JRD_JSON, cors, json_body

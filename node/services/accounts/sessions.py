@@ -1,0 +1,96 @@
+"""Logging in and out, sessions, and password changes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from node.services.accounts.passwords import hash_password, verify_password
+from node.storage.actors import get_account_by_username
+from node.storage.base import utcnow
+from node.storage.models import Account, WebSession
+
+SESSION_LIFETIME = timedelta(days=30)
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(ValueError):
+    """A login or password change refused; the message is shown to the person."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """The account behind a browser session, and the session's CSRF token."""
+
+    account: Account
+    csrf_token: str
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def log_in(
+    sessions: async_sessionmaker[AsyncSession], username: str, password: str
+) -> tuple[str, Account]:
+    """Check the credentials and open a session; returns the cookie token and the account."""
+    async with sessions.begin() as session:
+        account = await get_account_by_username(session, username.strip())
+        if account is None or not verify_password(account.password_hash, password):
+            raise AccountError("Identifiant ou mot de passe incorrect.")
+        token = secrets.token_urlsafe(32)
+        session.add(
+            WebSession(
+                token_hash=_hash(token),
+                account_id=account.id,
+                csrf_token=secrets.token_urlsafe(24),
+                expires_at=utcnow() + SESSION_LIFETIME,
+            )
+        )
+        account.last_seen_at = utcnow()
+    return token, account
+
+
+async def signed_in(sessions: async_sessionmaker[AsyncSession], token: str) -> SignedIn | None:
+    """The account of a session cookie, or None when unknown or expired."""
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(WebSession, Account)
+                .join(Account, Account.id == WebSession.account_id)
+                .where(WebSession.token_hash == _hash(token), WebSession.expires_at > utcnow())
+            )
+        ).first()
+    if row is None:
+        return None
+    web_session, account = row
+    return SignedIn(account=account, csrf_token=web_session.csrf_token)
+
+
+async def log_out(sessions: async_sessionmaker[AsyncSession], token: str) -> None:
+    """Close a session."""
+    async with sessions.begin() as session:
+        await session.execute(delete(WebSession).where(WebSession.token_hash == _hash(token)))
+
+
+async def change_password(
+    sessions: async_sessionmaker[AsyncSession], account_id: str, current: str, new: str, repeat: str
+) -> None:
+    """Replace the password after checking the current one and the new one's strength."""
+    if new != repeat:
+        raise AccountError("Les deux nouveaux mots de passe diffèrent.")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise AccountError("Le nouveau mot de passe doit compter au moins 10 caractères.")
+    async with sessions.begin() as session:
+        account = await session.get(Account, account_id)
+        if account is None or not verify_password(account.password_hash, current):
+            raise AccountError("Le mot de passe actuel est incorrect.")
+        if new == current:
+            raise AccountError("Le nouveau mot de passe doit différer de l'actuel.")
+        account.password_hash = hash_password(new)
+        account.must_change_password = False

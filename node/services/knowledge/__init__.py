@@ -1,0 +1,1 @@
+"""Territorial knowledge: the map of actors, places and flows, and the indicators."""

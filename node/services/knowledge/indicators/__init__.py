@@ -1,0 +1,1 @@
+"""Indicators beyond GDP: the catalogue, observations, imports and exports."""

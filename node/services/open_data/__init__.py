@@ -1,0 +1,1 @@
+"""Open data: the node's public datasets as CSV and JSON-LD."""

@@ -1,0 +1,147 @@
+"""The open data page's use cases: the list of the node's public datasets with their figures,
+and each dataset as CSV or JSON-LD under the node's licence, plus a DCAT catalogue of them all
+for data portals that harvest catalogues (data.gouv.fr, CKAN).
+
+Public data only. Reading it changes nothing, except that the first read of the indicators
+gives the territory its default catalogue, as the dashboard does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from instance_config import InstanceConfig
+from node.convert.objects import territory_uri
+from node.services.open_data.datasets import PARTICIPATION, Dataset, Sessions
+from node.services.open_data.formats import (
+    DatasetHeader,
+    dataset_context,
+    dataset_document,
+    dataset_url,
+    language_map,
+    licence_node,
+)
+from node.services.open_data.knowledge import KNOWLEDGE
+
+#: Every public dataset, in the order the page lists them.
+DATASETS: tuple[Dataset, ...] = PARTICIPATION + KNOWLEDGE
+_BY_SLUG = {dataset.slug: dataset for dataset in DATASETS}
+
+#: The media types of the two formats.
+CSV_TYPE = "text/csv"
+JSONLD_TYPE = "application/ld+json"
+
+Translate = Callable[[str], str]
+
+
+def find_dataset(slug: str) -> Dataset | None:
+    """The dataset published under `slug`, or None."""
+    return _BY_SLUG.get(slug)
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetSummary:
+    """A dataset as the open data page lists it: what it is, its size, its last change."""
+
+    dataset: Dataset
+    records: int
+    updated: datetime | date | None
+
+    @property
+    def updated_day(self) -> date | None:
+        """The day of the last change (the page shows days)."""
+        return self.updated.date() if isinstance(self.updated, datetime) else self.updated
+
+
+async def summary_of(
+    sessions: Sessions, config: InstanceConfig, dataset: Dataset
+) -> DatasetSummary:
+    """One dataset's figures, for the list and its description page."""
+    records, updated = await dataset.stamp(sessions, config)
+    return DatasetSummary(dataset, records, updated)
+
+
+async def open_data_catalogue(sessions: Sessions, config: InstanceConfig) -> list[DatasetSummary]:
+    """Every public dataset with its number of records and last change."""
+    return [await summary_of(sessions, config, dataset) for dataset in DATASETS]
+
+
+async def dataset_csv(sessions: Sessions, config: InstanceConfig, dataset: Dataset) -> str:
+    """The dataset as CSV text."""
+    return await dataset.csv(sessions, config)
+
+
+async def dataset_jsonld(
+    sessions: Sessions, config: InstanceConfig, dataset: Dataset, translate: Translate
+) -> dict[str, Any]:
+    """The dataset as a JSON-LD `Collection` of its federated documents, with its licence;
+    `translate` gives the English title and description."""
+    items = await dataset.items(sessions, config)
+    _, updated = await dataset.stamp(sessions, config)
+    header = DatasetHeader(
+        slug=dataset.slug,
+        title=dataset.title,
+        title_en=translate(dataset.title),
+        description=dataset.description,
+        description_en=translate(dataset.description),
+        updated=updated,
+    )
+    return dataset_document(config, header, items)
+
+
+def _distribution(config: InstanceConfig, slug: str, suffix: str, media: str) -> dict[str, Any]:
+    url = dataset_url(config, slug, suffix)
+    return {
+        "id": url,
+        "type": "dcat:Distribution",
+        "dcat:downloadURL": {"id": url},
+        "dcat:mediaType": media,
+        "license": licence_node(config),
+    }
+
+
+def catalogue_document(
+    config: InstanceConfig, summaries: list[DatasetSummary], translate: Translate
+) -> dict[str, Any]:
+    """A DCAT catalogue of every dataset (JSON-LD): title, description, licence, figures and
+    the two download URLs of each, for portals that harvest catalogues."""
+    datasets = []
+    for summary in summaries:
+        dataset = summary.dataset
+        entry: dict[str, Any] = {
+            "id": dataset_url(config, dataset.slug),
+            "type": "dcat:Dataset",
+            "name": dataset.title,
+            "nameMap": language_map(config, dataset.title, translate(dataset.title)),
+            "summary": dataset.description,
+            "summaryMap": language_map(config, dataset.description, translate(dataset.description)),
+            "totalItems": summary.records,
+            "license": licence_node(config),
+            "dcat:distribution": [
+                _distribution(config, dataset.slug, ".csv", CSV_TYPE),
+                _distribution(config, dataset.slug, ".jsonld", JSONLD_TYPE),
+            ],
+        }
+        if summary.updated is not None:
+            entry["dcterms:modified"] = _day_text(summary.updated)
+        datasets.append(entry)
+    base = config.node.base_url
+    return {
+        "@context": dataset_context(),
+        "id": f"{base}/open-data.jsonld",
+        "type": "Collection",
+        "additionalType": "dcat:Catalog",
+        "name": f"Données ouvertes : {config.territory.name}",
+        "url": f"{base}/open-data",
+        "attributedTo": territory_uri(config),
+        "license": licence_node(config),
+        "totalItems": len(datasets),
+        "items": datasets,
+    }
+
+
+def _day_text(moment: datetime | date) -> str:
+    return (moment.date() if isinstance(moment, datetime) else moment).isoformat()

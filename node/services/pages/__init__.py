@@ -1,0 +1,1 @@
+"""Read models of pages that are no single area's: the activity feed and the timeline."""

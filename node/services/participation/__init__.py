@@ -1,0 +1,2 @@
+"""The participation chain: needs, circles, proposals, decisions, experiments,
+evaluations, replication across territories, and resource offers."""
