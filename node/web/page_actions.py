@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from node.domain.forms import Form, FormInvalid
 from node.services.participation.needs import NotAllowed, ParticipationError
-from node.web.forms import Form, FormInvalid
 
 Action = Callable[[Form], Awaitable[object]]
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from instance_config import InstanceConfig
 from node.domain.actors import ActorKind, Role
+from node.domain.forms import Form, FormInvalid
 from node.services.accounts.members import (
     HANDLE_MAX_LENGTH,
     ROLE_LABELS,
@@ -34,7 +35,6 @@ from node.services.accounts.sessions import MIN_PASSWORD_LENGTH, log_in
 from node.storage.actors import get_account_by_username
 from node.storage.base import utcnow
 from node.storage.models import AccessLink, Account, LocalActor, WebSession
-from node.web.forms import Form, FormInvalid
 from protocols.keys import generate_actor_keys
 
 INVITE_LIFETIME = timedelta(days=14)

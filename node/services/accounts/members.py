@@ -21,12 +21,12 @@ from node.convert.activities import make_activity, public_addressing, strip_cont
 from node.convert.actors import actor_to_as
 from node.convert.urls import actor_id, collection_url
 from node.domain.actors import Role
+from node.domain.forms import Form, FormInvalid
 from node.services.federation.outbox import publish
 from node.services.participation.history import record_change
 from node.services.runtime import Runtime
 from node.storage.actors import get_account_by_username, get_actor_by_username
 from node.storage.models import Account, LocalActor
-from node.web.forms import Form, FormInvalid
 
 #: Mastodon's limit for a username
 HANDLE_MAX_LENGTH = 30

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from node.convert.circles import KIND_LABELS, circle_actor_to_as, circle_status_line
 from node.convert.urls import actor_id
 from node.domain.actors import ActorKind, Role
+from node.domain.forms import Form, FormInvalid
 from node.services.accounts.members import (
     HANDLE_MAX_LENGTH,
     handle_problem,
@@ -34,7 +35,6 @@ from node.storage.models import (
     Proposal,
     StateChange,
 )
-from node.web.forms import Form, FormInvalid
 from protocols.keys import generate_actor_keys
 
 #: the circle role that lets a member run its circle

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from node.convert.circles import KIND_LABELS, circle_page_path
 from node.convert.urls import handle_of
+from node.domain.forms import FormInvalid
 from node.services.participation.circles import (
     CIRCLE_ROLES,
     CREATE_REFUSED,
@@ -25,7 +26,6 @@ from node.services.participation.circles import (
     update_circle,
 )
 from node.web.auth import current_account, require_role
-from node.web.forms import FormInvalid
 from node.web.keys import config_key, runtime_key, sessions_key
 from node.web.render import render
 from node.web.routes.members import refuse

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from node.convert.decisions import local_time, territory_zone
+from node.domain.forms import Form
 from node.domain.participation import DecisionMethod
 from node.services.participation.decision_views import (
     decision_view,
@@ -31,7 +32,6 @@ from node.services.participation.decisions import (
 )
 from node.storage.base import utcnow
 from node.web.auth import current_account, require_role
-from node.web.forms import Form
 from node.web.keys import config_key, runtime_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
 from node.web.render import render

@@ -21,6 +21,7 @@ from node.convert.experiments import (
     RECOMMENDATIONS,
     STATE_ACTIONS,
 )
+from node.domain.forms import Form, FormInvalid
 from node.services.participation.evaluations import EvaluationInput, evaluate
 from node.services.participation.experiment_pages import (
     evaluation_as_document,
@@ -51,7 +52,6 @@ from node.services.runtime import Runtime
 from node.storage.models import Account
 from node.web.auth import current_account, require_role
 from node.web.charts import ReferenceLine, format_number, line_chart
-from node.web.forms import Form, FormInvalid
 from node.web.keys import runtime_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
 from node.web.render import render

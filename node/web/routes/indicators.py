@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from node.domain.forms import FormInvalid
 from node.domain.indicators import ARROWS, DIRECTION_LABELS, THEMES, VERDICT_LABELS
 from node.services.knowledge.indicators.catalogue import (
     COMPUTED,
@@ -45,7 +46,6 @@ from node.services.participation.needs import NotAllowed
 from node.storage.models import Account
 from node.web.auth import current_account, require_role
 from node.web.charts import ReferenceLine, format_number, line_chart
-from node.web.forms import FormInvalid
 from node.web.keys import config_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
 from node.web.render import render

@@ -14,6 +14,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from instance_config import InstanceConfig
+from node.domain.forms import FormInvalid
 from node.domain.mesh import ACTOR_KINDS, ENDPOINT_TYPES, FLOW_KINDS, PLACE_KINDS
 from node.services.knowledge.map.documents import object_document
 from node.services.knowledge.map.exports import (
@@ -50,7 +51,6 @@ from node.services.knowledge.map.records import (
 from node.storage.models import Account, Flow, MapActor, Place
 from node.web.auth import current_account, require_role
 from node.web.charts import format_number
-from node.web.forms import FormInvalid
 from node.web.keys import config_key, sessions_key
 from node.web.mesh_forms import actor_values, flow_values, form_errors, place_values, posted_fields
 from node.web.negotiation import activity_response, cors, wants_activitypub

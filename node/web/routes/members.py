@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from node.domain.actors import Role
+from node.domain.forms import FormInvalid
 from node.services.accounts.invitations import (
     IssuedLink,
     LinkInvalid,
@@ -29,7 +30,6 @@ from node.services.accounts.members import (
     update_profile,
 )
 from node.web.auth import require_role, set_session_cookie
-from node.web.forms import FormInvalid
 from node.web.keys import config_key, runtime_key, sessions_key
 from node.web.render import render
 

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from node.convert.needs import NEED_STATE_LABELS, THEMES
+from node.domain.forms import Form, FormInvalid
 from node.services.participation.need_pages import list_needs, need_page, received_objects
 from node.services.participation.needs import (
     MAX_TEXT,
@@ -22,7 +23,6 @@ from node.services.participation.needs import (
     submit_need,
 )
 from node.web.auth import current_account, require_role
-from node.web.forms import Form, FormInvalid
 from node.web.keys import config_key, runtime_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
 from node.web.page_actions import Action, run_page_action

@@ -20,6 +20,7 @@ from node.convert.offers import (
     quantity_text,
 )
 from node.domain.actors import Role
+from node.domain.forms import Form, FormInvalid
 from node.domain.participation import OfferState, allowed_next
 from node.services.participation.offer_replies import reply_to_offer, reply_to_remote_offer
 from node.services.participation.offers import (
@@ -35,7 +36,6 @@ from node.services.participation.offers import (
     publish_offer,
 )
 from node.web.auth import current_account, require_role
-from node.web.forms import Form, FormInvalid
 from node.web.keys import runtime_key
 from node.web.negotiation import activity_response, wants_activitypub
 from node.web.render import render

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from node.convert.needs import THEMES
 from node.convert.proposals import AMENDMENT_STATE_LABELS, PROPOSAL_STATE_LABELS
+from node.domain.forms import Form, FormInvalid
 from node.services.participation.need_pages import received_objects
 from node.services.participation.needs import MAX_TEXT, NotAllowed, ParticipationError
 from node.services.participation.proposal_links import linked_work
@@ -33,7 +34,6 @@ from node.services.participation.proposals import (
     propose_amendment,
 )
 from node.web.auth import current_account, require_role
-from node.web.forms import Form, FormInvalid
 from node.web.keys import config_key, runtime_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
 from node.web.page_actions import Action, run_page_action

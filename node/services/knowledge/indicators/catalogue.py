@@ -26,6 +26,7 @@ from node.convert.indicators import (
     observation_to_as,
     observation_url,
 )
+from node.domain.forms import Form, FormInvalid
 from node.domain.indicators import (
     ACTIVE_CIRCLES,
     DEFAULT_CATALOGUE,
@@ -51,7 +52,6 @@ from node.storage.models import (
     Proposal,
     Vote,
 )
-from node.web.forms import Form, FormInvalid
 
 Sessions = async_sessionmaker[AsyncSession]
 FACILITATORS_ONLY = "Réservé aux facilitateurs, facilitatrices et à l'administration du nœud."

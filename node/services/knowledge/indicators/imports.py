@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from instance_config import InstanceConfig
 from node.convert.indicators import indicator_url, observation_url
+from node.domain.forms import FormInvalid
 from node.services.knowledge.indicators.catalogue import (
     IndicatorInput,
     Sessions,
@@ -36,7 +37,6 @@ from node.services.knowledge.indicators.catalogue import (
     seed_default_catalogue,
 )
 from node.storage.models import Account, Indicator, Observation
-from node.web.forms import FormInvalid
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000

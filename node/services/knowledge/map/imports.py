@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from instance_config import InstanceConfig
+from node.domain.forms import FormInvalid
 from node.domain.mesh import AREA_TYPES, POINT_TYPES, GeometryInvalid, parse_geometry
 from node.services.knowledge.map.build import (
     new_actor,
@@ -66,7 +67,6 @@ from node.services.knowledge.map.rows import (
 from node.services.open_data.formats import FORMULA_STARTS
 from node.services.participation.history import record_change
 from node.storage.models import Account, Flow, MapActor, Place
-from node.web.forms import FormInvalid
 
 #: Largest file accepted (a commune's places with detailed areas stay far below).
 MAX_FILE_BYTES = 5_000_000

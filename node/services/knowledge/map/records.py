@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from instance_config import InstanceConfig
+from node.domain.forms import FormInvalid
 from node.services.knowledge.map.build import (
     fill_actor,
     fill_flow,
@@ -41,7 +42,6 @@ from node.services.participation.circles import can_facilitate
 from node.services.participation.history import record_change
 from node.services.participation.needs import author_name
 from node.storage.models import Account, Flow, MapActor, Place
-from node.web.forms import FormInvalid
 
 Sessions = async_sessionmaker[AsyncSession]
 Row = TypeVar("Row", bound=Place | MapActor | Flow)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.domain.forms import Form
 from node.domain.mesh import (
     ACTOR_KINDS,
     ADDRESS_MAX,
@@ -45,7 +46,6 @@ from node.domain.mesh import (
     website_problem,
 )
 from node.storage.models import Flow, MapActor, Place
-from node.web.forms import Form
 
 #: the stored model of each kind of object, as routes and services name them
 MESH_MODELS: dict[str, type[Place] | type[MapActor] | type[Flow]] = {

@@ -1,5 +1,6 @@
-"""Reading forms: each field checked, every problem reported with the field and the reason
-(in French; the templates translate them), never a 500."""
+"""Reading submitted fields (web forms, and the CLI, imports and APIs that validate the same
+things): each field checked, every problem reported with the field and the reason (in French;
+the templates translate them), never a 500. Below the services, since it is not HTTP."""
 
 from __future__ import annotations
 
