@@ -33,6 +33,14 @@ class KeyResolver(Protocol):
         ...
 
 
+class KnownKeys(Protocol):
+    """The keys this node already holds, without any network fetch (offline use)."""
+
+    async def cached_key(self, key_id: str) -> ActorKey | None:
+        """The key if this node has it stored, else None."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ReceivedActivity:
     """An authenticated activity, ready to be stored raw."""

@@ -12,9 +12,11 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from federation.bundles.archive import BundleUnreadable
 from instance_config import CONFIG_FILE_NAME, ConfigError, InstanceConfig, load_config, parse_config
 from node import __version__
 from node.bootstrap import create_node, describe_created, ensure_writable_folder
@@ -24,6 +26,7 @@ from node.serve import PortUnavailable, serve
 from node.services.federation.announcements import AnnouncementError, announce, delete_announcement
 from node.services.federation.following import FollowError, answer_follow_request, follow, unfollow
 from node.services.federation.remote_actors import LookupFailed
+from node.services.offline.bundles import ExportSummary, ImportSummary, export_bundle, import_bundle
 from node.services.standalone import standalone_runtime
 from node.storage.errors import DatabaseUnavailable
 from node.storage.migrate_cli import upgrade_and_report
@@ -31,6 +34,37 @@ from node.storage.migrate_cli import upgrade_and_report
 EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
 DEFAULT_DATA = "maillage-data"
+
+
+class ProgressLine:
+    """Progress of a long command on stderr: one line rewritten on a terminal, a line every
+    10 % (or every 1,000 when the total is unknown) in a log."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._live = stream.isatty()
+        self._shown = False
+        self._last_step = -1
+
+    def show(self, unit: str) -> Callable[[int, int], None]:
+        """A progress callback counting `unit`."""
+
+        def report(done: int, total: int) -> None:
+            step = done * 10 // total if total else done // 1000
+            if not self._live and step == self._last_step:
+                return
+            self._last_step = step
+            text = f"{done}/{total} {unit}" if total else f"{done} {unit}"
+            self._stream.write(f"\r{text}" if self._live else f"{text}\n")
+            self._stream.flush()
+            self._shown = True
+
+        return report
+
+    def end(self) -> None:
+        """Close the rewritten line, if any."""
+        if self._live and self._shown:
+            self._stream.write("\n")
 
 
 class CliError(Exception):
@@ -160,6 +194,30 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = command(name, help_text)
         sub.add_argument("actor", help="the follower's actor URL, as `maillage check` lists it")
+
+    bundle = command("bundle", "carry activities between nodes on a USB stick (signed bundles)")
+    bundle_commands = bundle.add_subparsers(dest="bundle_command", metavar="ACTION", required=True)
+    export = bundle_commands.add_parser(
+        "export",
+        help="write the node's public activities, each signed, with the actors carrying the keys",
+    )
+    export.add_argument("--data", default=argparse.SUPPRESS, help=data_help)
+    export.add_argument("--out", required=True, metavar="FILE", help="the bundle to write")
+    export.add_argument(
+        "--since", metavar="DATE", help="only what was published from DATE on (2026-12-01)"
+    )
+    export.add_argument(
+        "--for",
+        dest="for_domain",
+        metavar="DOMAIN",
+        help="also what is addressed to this territory's server (host[:port]): follow "
+        "requests and answers, replies",
+    )
+    bundle_import = bundle_commands.add_parser(
+        "import", help="verify a bundle entry by entry and apply what is new"
+    )
+    bundle_import.add_argument("--data", default=argparse.SUPPRESS, help=data_help)
+    bundle_import.add_argument("file", help="the bundle file (made by `maillage bundle export`)")
 
     db = command("db", "database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -356,6 +414,79 @@ def _follow_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bundle(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.data), os.environ)
+    progress = ProgressLine(sys.stderr)
+    if args.bundle_command == "export":
+        since = _parse_since(args.since)
+
+        async def export() -> ExportSummary:
+            async with standalone_runtime(config) as runtime:
+                return await export_bundle(
+                    runtime,
+                    Path(args.out),
+                    since=since,
+                    for_host=args.for_domain,
+                    progress=progress.show("activities"),
+                )
+
+        try:
+            written = asyncio.run(export())
+        except OSError as exc:
+            raise CliError(
+                f"cannot write {args.out} ({exc.strerror or exc}): choose a writable place with "
+                "--out",
+                EXIT_ENVIRONMENT,
+            ) from None
+        progress.end()
+        print(f"wrote {written.path}: {written.activities} activities, {written.actors} actors")
+        return 0
+
+    async def run_import() -> ImportSummary:
+        async with standalone_runtime(config) as runtime:
+            return await import_bundle(runtime, Path(args.file), progress=progress.show("entries"))
+
+    try:
+        summary = asyncio.run(run_import())
+    except BundleUnreadable as exc:
+        raise CliError(f"{exc}.") from None
+    progress.end()
+    for line in describe_import(summary):
+        print(line)
+    return 0 if not summary.refused and not summary.damaged else 1
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    """--since as an aware UTC datetime; a date means its midnight UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"--since {value!r} is not a date: write it as 2026-12-01") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def describe_import(summary: ImportSummary) -> list[str]:
+    """The import's summary in a few lines, then each refused entry with its reason."""
+    lines = [
+        f"applied: {summary.applied}",
+        f"already known: {summary.already_known}",
+        f"refused: {len(summary.refused)}",
+    ]
+    if summary.actors:
+        lines.append(f"actors kept: {summary.actors}")
+    if summary.ignored:
+        lines.append(f"stored but not acted on: {len(summary.ignored)}")
+        lines += [f"  {activity}: {note}" for activity, note in summary.ignored[:20]]
+    if summary.held:
+        lines.append(f"waiting for what they depend on: {summary.held}")
+    lines += [f"  refused {where}: {reason}" for where, reason in summary.refused]
+    if summary.damaged:
+        lines.append(f"damaged: {summary.damaged}")
+    return lines
+
+
 def _guard(function: Callable[[Path], None]) -> Callable[[Path], None]:
     """Turn an unwritable folder into a CLI message with exit code 3."""
 
@@ -378,6 +509,7 @@ _HANDLERS: Mapping[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "demo": _demo,
     "db": _db,
+    "bundle": _bundle,
     "announce": _announce,
     "delete": _announce,
     "follow": _follow_command,

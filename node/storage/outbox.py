@@ -8,7 +8,18 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, Text, bindparam, func, insert, select, text
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.delivery.worker import PendingDelivery
@@ -265,3 +276,23 @@ async def _update_cursor(session: AsyncSession, host: str, values: dict[str, Any
         .on_conflict_do_nothing()
     )
     await session.execute(statement)
+
+
+async def entries_to_carry(
+    session: AsyncSession,
+    *,
+    since: datetime | None,
+    host: str | None,
+    after_seq: int,
+    limit: int,
+) -> list[OutboxEntry]:
+    """The next outbox entries a bundle carries, in log order: the public ones, and those
+    addressed to `host` when a bundle is made for one territory."""
+    wanted = OutboxEntry.public.is_(True)
+    if host is not None:
+        addressed = select(OutboxTarget.seq).where(OutboxTarget.host == host.lower())
+        wanted = or_(wanted, OutboxEntry.seq.in_(addressed))
+    statement = select(OutboxEntry).where(wanted, OutboxEntry.seq > after_seq)
+    if since is not None:
+        statement = statement.where(OutboxEntry.created_at >= since)
+    return list(await session.scalars(statement.order_by(OutboxEntry.seq).limit(limit)))

@@ -16,6 +16,16 @@ async def get_remote_actor(session: AsyncSession, uri: str) -> RemoteActor | Non
     return (await session.scalars(select(RemoteActor).where(RemoteActor.uri == uri))).first()
 
 
+async def find_remote_actor_by_handle(
+    session: AsyncSession, username: str, domain: str
+) -> RemoteActor | None:
+    """The cached actor known as username@domain, or None (for lookups while offline)."""
+    statement = select(RemoteActor).where(
+        RemoteActor.username == username, RemoteActor.domain == domain.lower()
+    )
+    return (await session.scalars(statement)).first()
+
+
 async def get_remote_key(session: AsyncSession, key_id: str) -> RemoteKey | None:
     """The cached key with this id, or None."""
     return await session.get(RemoteKey, key_id)

@@ -18,7 +18,12 @@ from node.convert.remote_actors import InvalidActor, actor_from_as, keys_from_as
 from node.services.federation.signers import LocalSigners
 from node.storage.base import utcnow
 from node.storage.models import RemoteActor
-from node.storage.remote import get_remote_actor, get_remote_key, put_remote_actor
+from node.storage.remote import (
+    find_remote_actor_by_handle,
+    get_remote_actor,
+    get_remote_key,
+    put_remote_actor,
+)
 from protocols.activitystreams import ACTOR_TYPES, host_of, id_of, type_of
 from protocols.keys import load_public_key_pem, public_key_to_pem
 
@@ -54,14 +59,9 @@ class RemoteActors:
     async def get_key(self, key_id: str, *, refresh: bool = False) -> ActorKey | None:
         """The public key a signature names, or None when it cannot be had."""
         if not refresh:
-            if key_id in self._keys:
-                return self._keys[key_id]
-            async with self._sessions() as session:
-                cached = await get_remote_key(session, key_id)
+            cached = await self.cached_key(key_id)
             if cached is not None:
-                return self._remember(
-                    ActorKey(key_id, cached.owner_uri, load_public_key_pem(cached.public_key_pem))
-                )
+                return cached
         document_url = urldefrag(key_id).url
         try:
             document = await self._fetch(document_url)
@@ -84,6 +84,18 @@ class RemoteActors:
             ActorKey(key_id, stored.owner_uri, load_public_key_pem(stored.public_key_pem))
         )
 
+    async def cached_key(self, key_id: str) -> ActorKey | None:
+        """The key if this node has it stored, never fetched (bundles are read offline)."""
+        if key_id in self._keys:
+            return self._keys[key_id]
+        async with self._sessions() as session:
+            cached = await get_remote_key(session, key_id)
+        if cached is None:
+            return None
+        return self._remember(
+            ActorKey(key_id, cached.owner_uri, load_public_key_pem(cached.public_key_pem))
+        )
+
     def _remember(self, key: ActorKey) -> ActorKey:
         """Keep a loaded key in memory (bounded: the oldest goes first)."""
         if len(self._keys) >= MAX_CACHED_KEYS:
@@ -92,15 +104,23 @@ class RemoteActors:
         return key
 
     async def get_actor(self, uri: str, *, refresh: bool = False) -> RemoteActor:
-        """The actor with this id: cached unless stale, else fetched; raises LookupFailed."""
-        if not refresh:
-            async with self._sessions() as session:
-                cached = await get_remote_actor(session, uri)
-            if cached is not None and utcnow() - cached.fetched_at < STALE_AFTER:
-                return cached
+        """The actor with this id: cached unless stale, else fetched; raises LookupFailed.
+
+        When the fetch fails, a stale cached copy is still used (the last known document):
+        a node whose link is down keeps answering its followers and importing bundles.
+        """
+        async with self._sessions() as session:
+            cached = await get_remote_actor(session, uri)
+        if not refresh and cached is not None and utcnow() - cached.fetched_at < STALE_AFTER:
+            return cached
         try:
             return await self._store(await self._fetch(uri))
-        except (FetchError, InvalidActor) as exc:
+        except FetchError as exc:
+            if cached is not None:
+                log.info("actor unreachable, last known copy used", extra={"actor": uri})
+                return cached
+            raise LookupFailed(f"cannot use actor {uri}: {exc}") from None
+        except InvalidActor as exc:
             raise LookupFailed(f"cannot use actor {uri}: {exc}") from None
 
     async def resolve(self, target: str) -> RemoteActor:
@@ -110,10 +130,22 @@ class RemoteActors:
             try:
                 target = await self._client.webfinger(target)
             except FetchError as exc:
-                raise LookupFailed(f"cannot find {target}: {exc}") from None
+                known = await self._known_by_handle(target)
+                if known is None:
+                    raise LookupFailed(f"cannot find {target}: {exc}") from None
+                target = known
         if not self._config.federation.is_domain_allowed(host_of(target)):
             raise LookupFailed(f"{host_of(target)} is blocked by this node's federation policy")
         return await self.get_actor(target, refresh=True)
+
+    async def _known_by_handle(self, handle: str) -> str | None:
+        """The id of a cached actor named by an acct: handle, when WebFinger cannot answer."""
+        username, _, domain = handle.removeprefix("acct:").lstrip("@").partition("@")
+        if not username or not domain:
+            return None
+        async with self._sessions() as session:
+            found = await find_remote_actor_by_handle(session, username, domain)
+        return found.uri if found is not None else None
 
     async def store_document(self, document: dict[str, object]) -> RemoteActor:
         """Keep an actor document received authenticated (an Update of the actor)."""
