@@ -27,6 +27,7 @@ from node.services.federation.announcements import AnnouncementError, announce, 
 from node.services.federation.following import FollowError, answer_follow_request, follow, unfollow
 from node.services.federation.remote_actors import LookupFailed
 from node.services.offline.bundles import ExportSummary, ImportSummary, export_bundle, import_bundle
+from node.services.offline.link import LINK_DOWN, LINK_IDLE, LINK_UP, LinkReport, link_report
 from node.services.standalone import standalone_runtime
 from node.storage.errors import DatabaseUnavailable
 from node.storage.migrate_cli import upgrade_and_report
@@ -194,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = command(name, help_text)
         sub.add_argument("actor", help="the follower's actor URL, as `maillage check` lists it")
+
+    command(
+        "status",
+        "show the link to other servers: what waits for each, since when, and what each last "
+        "answered",
+    )
 
     bundle = command("bundle", "carry activities between nodes on a USB stick (signed bundles)")
     bundle_commands = bundle.add_subparsers(dest="bundle_command", metavar="ACTION", required=True)
@@ -414,6 +421,49 @@ def _follow_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.data), os.environ)
+
+    async def run() -> LinkReport:
+        async with standalone_runtime(config) as runtime:
+            return await link_report(runtime.sessions)
+
+    for line in describe_link(asyncio.run(run())):
+        print(line)
+    return 0
+
+
+def describe_link(report: LinkReport) -> list[str]:
+    """The link state in one sentence, then one line per destination server."""
+    oldest = _when(report.oldest_waiting_since)
+    headline = {
+        LINK_IDLE: "link: idle, nothing waits to be delivered",
+        LINK_UP: f"link: up, {report.waiting} deliveries waiting (oldest since {oldest})",
+        LINK_DOWN: f"link: down, no server answers; {report.waiting} deliveries wait (oldest "
+        f"since {oldest}) and leave in order when the link returns",
+    }[report.state]
+    lines = [headline]
+    if report.hosts:
+        lines.append(
+            f"{'server':<32} {'waiting':>7}  {'oldest waiting':<20} {'last success':<20} "
+            "last error"
+        )
+    for host in report.hosts:
+        error = host.last_error or "-"
+        if host.last_status is not None and host.last_error:
+            error = f"HTTP {host.last_status}: {host.last_error}"
+        lines.append(
+            f"{host.host:<32} {host.waiting:>7}  {_when(host.oldest_waiting_since):<20} "
+            f"{_when(host.last_success_at):<20} {error}"
+        )
+    return lines
+
+
+def _when(moment: datetime | None) -> str:
+    """A UTC moment for the status table, to the minute."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
 def _bundle(args: argparse.Namespace) -> int:
     config = load_config(Path(args.data), os.environ)
     progress = ProgressLine(sys.stderr)
@@ -510,6 +560,7 @@ _HANDLERS: Mapping[str, Callable[[argparse.Namespace], int]] = {
     "demo": _demo,
     "db": _db,
     "bundle": _bundle,
+    "status": _status,
     "announce": _announce,
     "delete": _announce,
     "follow": _follow_command,

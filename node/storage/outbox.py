@@ -296,3 +296,19 @@ async def entries_to_carry(
     if since is not None:
         statement = statement.where(OutboxEntry.created_at >= since)
     return list(await session.scalars(statement.order_by(OutboxEntry.seq).limit(limit)))
+
+
+async def waiting_per_host(session: AsyncSession) -> dict[str, tuple[int, datetime | None]]:
+    """For each host with undelivered entries: how many, and when the oldest was logged."""
+    behind = (
+        select(
+            OutboxTarget.host,
+            func.count(OutboxTarget.id),
+            func.min(OutboxEntry.created_at),
+        )
+        .join(OutboxEntry, OutboxEntry.seq == OutboxTarget.seq)
+        .outerjoin(DeliveryCursor, DeliveryCursor.host == OutboxTarget.host)
+        .where(OutboxTarget.id > func.coalesce(DeliveryCursor.last_target_id, 0))
+        .group_by(OutboxTarget.host)
+    )
+    return {host: (count, oldest) for host, count, oldest in await session.execute(behind)}

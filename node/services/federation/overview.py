@@ -1,4 +1,4 @@
-"""What the admin page shows: followers, requests, follows, delivery health."""
+"""What the admin page shows of the territory's relations: followers, requests, follows."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from node.storage.models import DeliveryCursor, Follow, RemoteActor
+from node.storage.models import Follow, RemoteActor
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,6 @@ class Overview:
     followers: list[Relation]
     requests: list[Relation]
     following: list[Relation]
-    hosts: list[DeliveryCursor]
 
 
 async def _relations(session: AsyncSession, *where: object, remote_side: object) -> list[Relation]:
@@ -48,7 +47,7 @@ async def _relations(session: AsyncSession, *where: object, remote_side: object)
 async def federation_overview(
     sessions: async_sessionmaker[AsyncSession], territory_uri: str
 ) -> Overview:
-    """Followers (accepted and waiting), followed actors and per-host delivery state."""
+    """Followers (accepted and waiting) and followed actors."""
     async with sessions() as session:
         inbound = Follow.followed_uri == territory_uri
         followers = await _relations(
@@ -60,5 +59,4 @@ async def federation_overview(
         following = await _relations(
             session, Follow.follower_uri == territory_uri, remote_side=Follow.followed_uri
         )
-        hosts = list(await session.scalars(select(DeliveryCursor).order_by(DeliveryCursor.host)))
-    return Overview(followers, requests, following, hosts)
+    return Overview(followers, requests, following)

@@ -11,6 +11,7 @@ from node.services.federation.following import FollowError, answer_follow_reques
 from node.services.federation.overview import federation_overview
 from node.services.federation.remote_actors import LookupFailed
 from node.services.instance.directory import find_actor_of_kind
+from node.services.offline.link import link_report
 from node.services.pages.timeline import recent_local_notes
 from node.web.auth import require_role
 from node.web.keys import config_key, runtime_key, sessions_key
@@ -27,7 +28,14 @@ async def _page(
     assert territory is not None, "initialised nodes always have a territory"
     overview = await federation_overview(request.app[sessions_key], actor_id(config, territory))
     notes = await recent_local_notes(request.app[sessions_key])
-    context = {"overview": overview, "notes": notes, "message": message, "error": error}
+    link = await link_report(request.app[sessions_key])
+    context = {
+        "overview": overview,
+        "link": link,
+        "notes": notes,
+        "message": message,
+        "error": error,
+    }
     return render(request, "admin.html", context, status=status)
 
 
