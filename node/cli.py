@@ -26,10 +26,13 @@ from node.serve import PortUnavailable, serve
 from node.services.federation.announcements import AnnouncementError, announce, delete_announcement
 from node.services.federation.following import FollowError, answer_follow_request, follow, unfollow
 from node.services.federation.remote_actors import LookupFailed
+from node.services.offline.backfill import BackfillReport, backfill_followed
 from node.services.offline.bundles import ExportSummary, ImportSummary, export_bundle, import_bundle
+from node.services.offline.drain import apply_stored
 from node.services.offline.link import LINK_DOWN, LINK_IDLE, LINK_UP, LinkReport, link_report
 from node.services.standalone import standalone_runtime
 from node.storage.errors import DatabaseUnavailable
+from node.storage.inbox import SqlInbox
 from node.storage.migrate_cli import upgrade_and_report
 
 EXIT_USAGE = 2
@@ -200,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
         "status",
         "show the link to other servers: what waits for each, since when, and what each last "
         "answered",
+    )
+
+    command(
+        "backfill",
+        "read what the followed actors published while the link was down (their outboxes, "
+        "back to what the node already has) and apply it",
     )
 
     bundle = command("bundle", "carry activities between nodes on a USB stick (signed bundles)")
@@ -464,6 +473,29 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.data), os.environ)
+
+    async def run() -> BackfillReport:
+        async with standalone_runtime(config) as runtime:
+            inbox = SqlInbox(runtime.sessions)
+            report = await backfill_followed(runtime, inbox)
+            await apply_stored(runtime, inbox, report.new)
+            return report
+
+    report = asyncio.run(run())
+    if not report.actors:
+        print("the territory follows nobody yet: nothing to catch up")
+    for actor in report.actors:
+        if actor.error:
+            print(f"{actor.actor}: not read ({actor.error}); try again when it answers")
+            continue
+        print(f"{actor.actor}: {actor.new} new ({actor.pages} page(s) read)")
+        for activity, reason in actor.refused:
+            print(f"  refused {activity}: {reason}")
+    return 0 if all(not actor.error for actor in report.actors) else 1
+
+
 def _bundle(args: argparse.Namespace) -> int:
     config = load_config(Path(args.data), os.environ)
     progress = ProgressLine(sys.stderr)
@@ -560,6 +592,7 @@ _HANDLERS: Mapping[str, Callable[[argparse.Namespace], int]] = {
     "demo": _demo,
     "db": _db,
     "bundle": _bundle,
+    "backfill": _backfill,
     "status": _status,
     "announce": _announce,
     "delete": _announce,

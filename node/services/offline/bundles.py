@@ -32,13 +32,12 @@ from federation.bundles.entries import (
     check_actor,
     parse_line,
 )
-from federation.inbox.worker import InboxWorker
 from node.convert.actors import actor_to_as
 from node.convert.circles import circle_actor_to_as
 from node.convert.remote_actors import InvalidActor
 from node.convert.urls import actor_id
 from node.domain.actors import ActorKind
-from node.services.federation.inbox_handlers import inbox_handlers
+from node.services.offline.drain import apply_stored
 from node.services.participation.circles import circle_of_actor
 from node.services.runtime import Runtime
 from node.storage.base import utcnow
@@ -50,8 +49,6 @@ from protocols.integrity import sign_document
 
 #: Outbox entries read per query while exporting.
 EXPORT_BATCH = 500
-#: Items the inbox worker looks at per pass while an import is applied.
-APPLY_BATCH = 200
 
 #: Called with (done, total) as entries are written or read; total may be 0 when unknown.
 Progress = Callable[[int, int], None]
@@ -171,7 +168,7 @@ async def import_bundle(
         if done == 0:
             raise
         summary.damaged = str(damaged)
-    await _apply(runtime, inbox, len(new))
+    await apply_stored(runtime, inbox, len(new))
     await _record_outcomes(runtime, new, summary)
     return summary
 
@@ -196,14 +193,6 @@ async def _import_actor(
         summary.already_known += 1
     else:
         summary.actors += 1
-
-
-async def _apply(runtime: Runtime, inbox: SqlInbox, count: int) -> None:
-    """Run the inbox worker over what was stored, a bounded number of passes."""
-    worker = InboxWorker(inbox, inbox_handlers(runtime), utcnow)
-    for _ in range(count // APPLY_BATCH + 10):
-        if not await worker.run_once(APPLY_BATCH):
-            return
 
 
 async def _record_outcomes(runtime: Runtime, new: list[str], summary: ImportSummary) -> None:

@@ -118,14 +118,19 @@ async def follow_page(
     return total, items
 
 
+#: What the outbox lists: the public activities that change what a follower knows.
+OUTBOX_TYPES = ("Create", "Announce", "Update", "Delete", "Add", "Remove")
+
+
 async def outbox_page(
     sessions: async_sessionmaker[AsyncSession], actor_id: str, page: int | None
 ) -> tuple[int, list[dict[str, Any]]]:
-    """The actor's public Create and Announce activities, newest first."""
+    """The actor's public activities, newest first: what it created and announced, and
+    the updates and deletions that followed, so a peer that was offline can catch up."""
     condition = (
         (OutboxEntry.actor_id == actor_id)
         & OutboxEntry.public
-        & OutboxEntry.type.in_(("Create", "Announce"))
+        & OutboxEntry.type.in_(OUTBOX_TYPES)
     )
     async with sessions() as session:
         total = (
