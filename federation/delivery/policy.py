@@ -10,6 +10,10 @@ from enum import StrEnum
 #: First retry after about this long, doubling each time up to MAX_DELAY.
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=12)
+#: With no answer at all (no route, refused, timed out) the fault may be our own link: a
+#: community server on an intermittent line must find its peers again minutes after the
+#: line returns, not hours. A connection attempt every few minutes costs nothing.
+MAX_UNANSWERED_DELAY = timedelta(minutes=10)
 #: An entry still undelivered this long after it was logged is given up (Takahē: 3 days).
 GIVE_UP_AFTER = timedelta(days=7)
 #: 4xx answers that are worth retrying: auth hiccups (a key not yet fetched), timeouts,
@@ -41,11 +45,16 @@ def classify(status: int | None) -> Verdict:
 
 
 def retry_delay(
-    failures: int, retry_after: float | None = None, rng: random.Random | None = None
+    failures: int,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+    *,
+    answered: bool = True,
 ) -> timedelta:
     """Exponential backoff with jitter (each wait 75-125 % of the nominal), capped, and never
-    shorter than the receiver's Retry-After."""
-    cap = MAX_DELAY.total_seconds()
+    shorter than the receiver's Retry-After. Unanswered attempts are capped lower: the link
+    may be what failed, and it must be found again soon after it returns."""
+    cap = (MAX_DELAY if answered else MAX_UNANSWERED_DELAY).total_seconds()
     nominal = BASE_DELAY.total_seconds() * 2 ** min(max(failures - 1, 0), 30)
     seconds = min(nominal * (rng or random).uniform(0.75, 1.25), cap)
     if retry_after is not None:

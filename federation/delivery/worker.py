@@ -211,7 +211,9 @@ class DeliveryWorker:
             await self._store.postpone(delivery.host, False, self._paused_until, answer)
             return False
         failures = await self._store.postpone(delivery.host, True, now, answer)
-        delay = retry_delay(failures, answer.retry_after, self._rng)
+        delay = retry_delay(
+            failures, answer.retry_after, self._rng, answered=answer.status is not None
+        )
         await self._store.postpone(delivery.host, False, now + delay, answer)
         return False
 

@@ -10,6 +10,7 @@ import pytest
 from federation.delivery.policy import (
     BASE_DELAY,
     MAX_DELAY,
+    MAX_UNANSWERED_DELAY,
     LoggedActivity,
     Verdict,
     classify,
@@ -92,6 +93,15 @@ def test_retry_delay_grows_with_failures() -> None:
     assert delays == sorted(delays)
     assert len(set(delays)) == len(delays)
     assert delays[-1] > delays[0] * 100
+
+
+def test_unanswered_attempts_are_retried_within_minutes_whatever_the_count() -> None:
+    """No answer may mean our own link is down: the peer is tried again soon after it returns."""
+    rng = random.Random(5)
+    for failures in (1, 5, 10, 30):
+        unanswered = retry_delay(failures, rng=rng, answered=False)
+        assert unanswered <= MAX_UNANSWERED_DELAY
+    assert retry_delay(30, rng=rng) > MAX_UNANSWERED_DELAY  # answered failures keep backing off
 
 
 def test_zero_failures_counts_as_the_first() -> None:
