@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from node.services.federation.following import follow
 from node.storage.models import (
@@ -20,6 +22,7 @@ from node.storage.models import (
     Follow,
     InboxItem,
     OutboxEntry,
+    RemoteActor,
     RemoteObject,
     Replication,
 )
@@ -260,3 +263,38 @@ async def test_adds_that_do_not_replicate_our_experiments_are_ignored(
     assert await a.rows(Replication) == []
     items = await a.rows(InboxItem, InboxItem.type == "Add")
     assert [item.state for item in items] == ["ignored"] * 3
+
+
+async def test_adopting_with_the_link_down_uses_what_the_node_holds(
+    territory: Any, aiohttp_server: Any
+) -> None:
+    """B adopts A's experiment while A's server does not answer: nothing waits on A, B's
+    cached copies serve, and the Add for A waits in B's outbox."""
+    a, b = [await territory(name) for name in ("Saint-A", "Saint-B")]
+    await follow(b.client.app[runtime_key], a.actor)
+    await pump(a, b)
+    circle = await make_circle(a.client)
+    original_id = await start_experiment(a.client, circle, await make_proposal(a.client, circle))
+    await pump(a, b)
+    async with b.client.app[sessions_key].begin() as session:  # B's copy of A is days old
+        await session.execute(
+            update(RemoteActor).values(fetched_at=datetime.now(UTC) - timedelta(days=30))
+        )
+
+    await a.client.server.close()  # A goes away; what now listens on its port only records
+    asked: list[str] = []
+
+    async def black_hole(request: web.Request) -> web.StreamResponse:
+        asked.append(f"{request.method} {request.path}")
+        return web.Response(status=503)
+
+    hole = web.Application()
+    hole.router.add_route("*", "/{path:.*}", black_hole)
+    await aiohttp_server(hole, host="127.0.0.1", port=int(a.base.rsplit(":", 1)[1]))
+
+    replica = await adopt(b, f"{a.base}/experiments/{original_id}", "Le dimanche seulement.")
+    assert asked == []  # neither the experiment nor its territory was fetched
+    page = await (await b.client.get(f"/experiments/{replica}", headers=HTML)).text()
+    assert "Navette du samedi" in page
+    adds = await b.rows(OutboxEntry, OutboxEntry.type == "Add")
+    assert len(adds) == 1 and json.loads(adds[0].body)["to"] == [a.actor]

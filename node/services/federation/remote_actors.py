@@ -123,6 +123,16 @@ class RemoteActors:
         except InvalidActor as exc:
             raise LookupFailed(f"cannot use actor {uri}: {exc}") from None
 
+    async def last_known(self, uri: str) -> RemoteActor:
+        """The actor as this node last knew it, whatever its age; fetched only when unknown.
+
+        For local actions that need a name or an inbox: they never wait on the network for
+        an actor the node already has (a community server's link may be down).
+        """
+        async with self._sessions() as session:
+            cached = await get_remote_actor(session, uri)
+        return cached if cached is not None else await self.get_actor(uri)
+
     async def resolve(self, target: str) -> RemoteActor:
         """An actor from an acct: handle (@user@host, user@host) or its URL."""
         target = target.strip()

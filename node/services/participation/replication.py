@@ -63,21 +63,21 @@ class AdoptionInput:
 
 
 async def _remote_experiment(runtime: Runtime, url: str) -> RemoteObject:
-    """The experiment at `url`, fetched fresh; the stored copy when its node is unreachable."""
-    try:
-        row = await fetch_remote_object(runtime, url)
-    except RemoteObjectError:
-        async with runtime.sessions() as session:
-            stored = (
-                await session.scalars(
-                    select(RemoteObject).where(RemoteObject.uri == url, ~RemoteObject.deleted)
-                )
-            ).first()
-        if stored is None:
+    """The experiment at `url`: the copy this node holds (kept current by its publisher's
+    Updates), fetched only when the node has none, so adopting works with the link down."""
+    async with runtime.sessions() as session:
+        row = (
+            await session.scalars(
+                select(RemoteObject).where(RemoteObject.uri == url, ~RemoteObject.deleted)
+            )
+        ).first()
+    if row is None:
+        try:
+            row = await fetch_remote_object(runtime, url)
+        except RemoteObjectError:
             raise ParticipationError(
                 "Impossible de lire une expérimentation à cette adresse.", "url"
             ) from None
-        row = stored
     if row.kind != EXPERIMENT_KIND:
         raise ParticipationError("Cette adresse n'est pas une expérimentation Maillage.", "url")
     return row
@@ -94,7 +94,7 @@ async def adopt_experiment(runtime: Runtime, account: Account, data: AdoptionInp
         await require_facilitator(session, account, data.circle_id)
     original = await _remote_experiment(runtime, data.url)  # remote calls: no transaction open
     try:
-        origin = await runtime.remote.get_actor(original.actor_uri)
+        origin = await runtime.remote.last_known(original.actor_uri)
     except LookupFailed:
         raise ParticipationError(
             "Le territoire d'origine ne répond pas ; réessayez plus tard.", "url"
