@@ -26,12 +26,13 @@ from node.serve import PortUnavailable, serve
 from node.services.federation.announcements import AnnouncementError, announce, delete_announcement
 from node.services.federation.following import FollowError, answer_follow_request, follow, unfollow
 from node.services.federation.remote_actors import LookupFailed
+from node.services.instance.backup import BackupError, create_backup, restore_backup
 from node.services.offline.backfill import BackfillReport, backfill_followed
 from node.services.offline.bundles import ExportSummary, ImportSummary, export_bundle, import_bundle
 from node.services.offline.drain import apply_stored
 from node.services.offline.link import LINK_DOWN, LINK_IDLE, LINK_UP, LinkReport, link_report
 from node.services.standalone import standalone_runtime
-from node.storage.errors import DatabaseUnavailable
+from node.storage.errors import DatabaseUnavailable, safe_url
 from node.storage.inbox import SqlInbox
 from node.storage.migrate_cli import upgrade_and_report
 
@@ -209,6 +210,22 @@ def build_parser() -> argparse.ArgumentParser:
         "backfill",
         "read what the followed actors published while the link was down (their outboxes, "
         "back to what the node already has) and apply it",
+    )
+
+    backup = command(
+        "backup",
+        "copy the node (database, configuration, keys) into one file, while it runs",
+    )
+    backup.add_argument("--out", required=True, metavar="FILE", help="the backup file to write")
+    restore = command(
+        "restore",
+        "bring a backup back into a new data folder (--data), on this or a new machine",
+    )
+    restore.add_argument("file", help="a backup made by `maillage backup`")
+    restore.add_argument(
+        "--database-url",
+        help="where the database goes (default: a SQLite file in the new folder, or the "
+        "backed-up PostgreSQL URL; an empty PostgreSQL database for a PostgreSQL backup)",
     )
 
     bundle = command("bundle", "carry activities between nodes on a USB stick (signed bundles)")
@@ -430,6 +447,47 @@ def _follow_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    data = Path(args.data)
+    config = load_config(data, os.environ)
+    out = Path(args.out)
+    try:
+        made = asyncio.run(create_backup(config, data, out))
+    except BackupError as exc:
+        raise CliError(f"{exc}.", EXIT_ENVIRONMENT) from None
+    except OSError as exc:
+        raise CliError(
+            f"cannot write {out} ({exc.strerror or exc}): choose a writable place with --out",
+            EXIT_ENVIRONMENT,
+        ) from None
+    print(
+        f"wrote {made.path} ({made.size // 1024} KiB): the {made.database} database and "
+        f"{len(made.files)} file(s) of {data}; bring it back with "
+        f"`maillage restore --data NEW_FOLDER {made.path}`"
+    )
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    data = Path(args.data)
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        restored = asyncio.run(restore_backup(Path(args.file), data, args.database_url))
+    except BackupError as exc:
+        raise CliError(f"{exc}.") from None
+    except OSError as exc:
+        raise CliError(
+            f"cannot write to {data} ({exc.strerror or exc}): choose another folder with --data",
+            EXIT_ENVIRONMENT,
+        ) from None
+    print(
+        f"restored the backup of {restored.created} into {restored.data_dir} "
+        f"(database: {safe_url(restored.database_url)}); check it with "
+        f"`maillage check --data {restored.data_dir}`, then serve it"
+    )
+    return 0
+
+
 def _status(args: argparse.Namespace) -> int:
     config = load_config(Path(args.data), os.environ)
 
@@ -594,6 +652,8 @@ _HANDLERS: Mapping[str, Callable[[argparse.Namespace], int]] = {
     "bundle": _bundle,
     "backfill": _backfill,
     "status": _status,
+    "backup": _backup,
+    "restore": _restore,
     "announce": _announce,
     "delete": _announce,
     "follow": _follow_command,
