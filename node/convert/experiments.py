@@ -116,7 +116,8 @@ def _moment(day: date) -> str:
 
 
 def _shown(value: float) -> str:
-    return str(int(value)) if value == int(value) else f"{value:g}"
+    """A number as written in French: 14, 16,5."""
+    return str(int(value)) if value == int(value) else f"{value:g}".replace(".", ",")
 
 
 def indicator_fact(indicator: ExperimentIndicator, latest: Measurement | None) -> str:
@@ -124,8 +125,8 @@ def indicator_fact(indicator: ExperimentIndicator, latest: Measurement | None) -
     hausse), dernière mesure 18".
 
     >>> indicator_fact(ExperimentIndicator(name="Passagers", unit="p.", baseline=12.0,
-    ...     target=30.0, direction="increase"), None)
-    'de 12 à 30 p. (à la hausse)'
+    ...     target=30.5, direction="increase"), None)
+    'de 12 à 30,5 p. (à la hausse)'
     """
     unit = f" {indicator.unit}" if indicator.unit else ""
     direction = DIRECTION_LABELS.get(indicator.direction, indicator.direction)
