@@ -14,6 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from instance_config import InstanceConfig
+from node.convert.fediverse_html import readable_content
+from node.convert.fediverse_html import words as fediverse_words
 from node.convert.notes import iso
 from node.convert.objects import maillage_object
 from node.domain.participation import CHOICES, DecisionMethod, DecisionState
@@ -83,7 +85,8 @@ def _words(config: InstanceConfig) -> dict[str, str]:
 
 
 def decision_summary(config: InstanceConfig, decision: Decision, result: dict[str, Any]) -> str:
-    """The status line Mastodon shows: "Décision · ouverte jusqu'au 15/04 · consentement".
+    """The status line, in the content and for our peers: "Décision · ouverte jusqu'au
+    15/04 · consentement".
 
     >>> from instance_config import parse_config
     >>> from pathlib import Path
@@ -117,15 +120,22 @@ def option_labels(method: str) -> list[tuple[str, str]]:
     return list(CHOICES[DecisionMethod(method)])
 
 
+def _moment_text(moment: datetime) -> str:
+    return local_time(moment).strftime("%d/%m/%Y %H:%M")
+
+
 def _content(
     config: InstanceConfig, decision: Decision, proposal: Proposal, result: dict[str, Any]
 ) -> str:
-    """The HTML body: what is decided, how, and that only residents vote, with the link."""
+    """The HTML content, readable on its own (Mastodon shows it above the poll): the
+    question, the status line, what is decided and how, when the vote runs, the result once
+    closed, and that only residents vote, with the link to the decision's page."""
+    language = config.territory.default_language
     words = _words(config)
+    shared = fediverse_words(language)
     link = f'<a href="{html.escape(decision.uri)}">{html.escape(decision.uri)}</a>'
     paragraphs = [
         html.escape(words["intro"].format(method=words[decision.method], title=proposal.title)),
-        words["residents"].format(territory=html.escape(config.territory.name), link=link),
     ]
     if decision.state == DecisionState.CLOSED and result:
         quorum = words["quorum_reached"] if result["quorum_reached"] else words["no_quorum"]
@@ -138,7 +148,19 @@ def _content(
             outcome=outcome, voters=result["voters"], eligible=result["eligible"], quorum=quorum
         )
         paragraphs.append(html.escape(f"{summary} {counts}."))
-    return "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs)
+    residents = words["residents"].format(territory=html.escape(config.territory.name), link=link)
+    window = shared["between"].format(
+        start=_moment_text(decision.opens_at), end=_moment_text(decision.closes_at)
+    )
+    return readable_content(
+        title=decision.question,
+        status=decision_summary(config, decision, result),
+        body="".join(f"<p>{paragraph}</p>" for paragraph in paragraphs),
+        url=decision.uri,
+        language=language,
+        facts=[(shared["vote"], window)],
+        ending=f"<p>{residents}</p>",
+    )
 
 
 def decision_to_as(
@@ -151,8 +173,10 @@ def decision_to_as(
     """The `Question` document of a decision.
 
     `result` is the stored result (empty until closing); `external` counts remote answers
-    per choice token. Mastodon needs `name`, `content`, `oneOf` and `endTime`; no `updated`
-    is set, so Mastodon applies tally updates without marking the poll as edited.
+    per choice token. Mastodon shows `content` above the poll it builds from `oneOf` and
+    `endTime`; no `summary` (it would fold the poll behind a content warning) and no `name`
+    (GoToSocial's fallback for one). No `updated` is set, so Mastodon applies tally updates
+    without marking the poll as edited.
     """
     closed = decision.state == DecisionState.CLOSED
     counts: dict[str, int] = result.get("counts", {}) if closed else {}
@@ -188,7 +212,7 @@ def decision_to_as(
         additional_type="tc:Decision",
         uri=decision.uri,
         name=decision.question,
-        summary=decision_summary(config, decision, result),
+        status_line=decision_summary(config, decision, result),
         content=_content(config, decision, proposal, result),
         published=decision.opens_at,
         extra=extra,

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from instance_config import InstanceConfig
+from node.convert.fediverse_html import period, readable_content, words
 from node.convert.objects import maillage_object
 from node.storage.models import Evaluation, Experiment, ExperimentIndicator, Measurement
 from protocols.activitystreams import id_of, ids_of
@@ -84,7 +85,7 @@ def replications_url(experiment_uri: str) -> str:
 
 
 def status_line(state: str, indicator_count: int) -> str:
-    """The summary Mastodon shows under the title.
+    """The status line, the `summary` Mastodon shows under the title.
 
     >>> status_line("running", 3)
     'Expérimentation · en cours · 3 indicateurs'
@@ -112,6 +113,27 @@ def evaluation_status_line(outcome: str, recommendation: str) -> str:
 
 def _moment(day: date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
+
+
+def _shown(value: float) -> str:
+    """A number as written in French: 14, 16,5."""
+    return str(int(value)) if value == int(value) else f"{value:g}".replace(".", ",")
+
+
+def indicator_fact(indicator: ExperimentIndicator, latest: Measurement | None) -> str:
+    """What the content says of one indicator, after its name: "de 12 à 30 passagers (à la
+    hausse), dernière mesure 18".
+
+    >>> indicator_fact(ExperimentIndicator(name="Passagers", unit="p.", baseline=12.0,
+    ...     target=30.5, direction="increase"), None)
+    'de 12 à 30,5 p. (à la hausse)'
+    """
+    unit = f" {indicator.unit}" if indicator.unit else ""
+    direction = DIRECTION_LABELS.get(indicator.direction, indicator.direction)
+    line = f"de {_shown(indicator.baseline)} à {_shown(indicator.target)}{unit} ({direction})"
+    if latest is not None:
+        line += f", dernière mesure {_shown(latest.value)}"
+    return line
 
 
 def indicator_target(
@@ -155,7 +177,8 @@ def experiment_to_as(
     evaluation_uri: str | None = None,
     addressed_to: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The Article served at the experiment's id and sent in its Create and Updates."""
+    """The Article served at the experiment's id and sent in its Create and Updates: its
+    hypothesis, dates, indicators and origin are also in `content`."""
     language = config.territory.default_language
     extra: dict[str, Any] = {
         "hypothesis": {language: experiment.hypothesis},
@@ -178,14 +201,31 @@ def experiment_to_as(
         extra["adaptations"] = experiment.adaptations
     if evaluation_uri:
         extra["evaluation"] = evaluation_uri
+    chosen = words(language)
+    facts = [(chosen["dates"], period(experiment.starts_on, experiment.ends_on, language))]
+    facts += [(i.name, indicator_fact(i, latest)) for i, latest in indicators]
+    if experiment.derived_from:
+        facts += [
+            (chosen["replicates"], experiment.derived_from),
+            (chosen["adaptations"], " ".join(experiment.adaptations.split())),
+        ]
+    status = status_line(experiment.state, len(indicators))
+    content = readable_content(
+        title=experiment.title,
+        status=status,
+        body=text_to_html(experiment.hypothesis),
+        url=experiment.uri,
+        language=language,
+        facts=facts,
+    )
     return maillage_object(
         config,
         as_type="Article",
         additional_type="tc:Experiment",
         uri=experiment.uri,
         name=experiment.title,
-        summary=status_line(experiment.state, len(indicators)),
-        content=text_to_html(experiment.hypothesis),
+        status_line=status,
+        content=content,
         published=experiment.created_at,
         updated=experiment.updated_at,
         extra=extra,
@@ -200,15 +240,26 @@ def evaluation_to_as(
     addressed_to: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The Article of an evaluation: what it evaluates, outcome, recommendation, lessons."""
+    language = config.territory.default_language
     lessons = [line.strip() for line in evaluation.lessons.splitlines() if line.strip()]
+    name = f"Évaluation : {experiment.title}"
+    status = evaluation_status_line(evaluation.outcome, evaluation.recommendation)
+    content = readable_content(
+        title=name,
+        status=status,
+        body=text_to_html(evaluation.lessons),
+        url=evaluation.uri,
+        language=language,
+        facts=[(words(language)["evaluates"], experiment.uri)],
+    )
     return maillage_object(
         config,
         as_type="Article",
         additional_type="tc:Evaluation",
         uri=evaluation.uri,
-        name=f"Évaluation : {experiment.title}",
-        summary=evaluation_status_line(evaluation.outcome, evaluation.recommendation),
-        content=text_to_html(evaluation.lessons),
+        name=name,
+        status_line=status,
+        content=content,
         published=evaluation.published_at,
         extra={
             "evaluates": experiment.uri,

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from instance_config import InstanceConfig
+from node.convert.fediverse_html import readable_content, words
 from node.convert.notes import iso
 from node.convert.objects import maillage_object, territory_uri
 from node.storage.models import Need
@@ -50,7 +51,8 @@ def count_label(count: int, singular: str, plural: str) -> str:
 
 
 def status_line(*parts: str) -> str:
-    """The generated `summary` Mastodon shows under the title: parts joined by " · "."""
+    """The generated status line (the `summary` Mastodon shows under a Page's title):
+    parts joined by " · "."""
     return " · ".join(part for part in parts if part)
 
 
@@ -98,7 +100,9 @@ def need_to_as(
     merged_into_uri: str | None = None,
     answered_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The document served at a need's URL and sent in its Create and Updates."""
+    """The document served at a need's URL and sent in its Create and Updates: its text,
+    place, theme and answer are also in `content`, for servers that show it."""
+    language = config.territory.default_language
     extra: dict[str, Any] = {
         "proposalKind": "need",
         "lifecycleState": need.state,
@@ -110,25 +114,39 @@ def need_to_as(
         extra["assignedTo"] = circle_uri
     if merged_into_uri:
         extra["mergedInto"] = merged_into_uri
+    body = text_to_html(need.text)
     if need.answer:
         answer_html = text_to_html(need.answer)
         extra["answer"] = {
             "type": "Note",
             "attributedTo": territory_uri(config),
             "content": answer_html,
-            "contentMap": {config.territory.default_language: answer_html},
+            "contentMap": {language: answer_html},
             "published": iso(answered_at or need.updated_at),
         }
+        body += f"<p><strong>{words(language)['answer']}</strong></p>{answer_html}"
     if need.place:
         extra["location"] = {"type": "Place", "name": need.place}
+    status = need_summary(need, supports, circle_name)
+    facts = [
+        (words(language)["place"], need.place),
+        (words(language)["theme"], THEMES.get(need.theme, need.theme)),
+    ]
     return maillage_object(
         config,
         as_type="Page",
         additional_type="tc:Proposal",
         uri=need.uri,
         name=need.title,
-        summary=need_summary(need, supports, circle_name),
-        content=text_to_html(need.text),
+        status_line=status,
+        content=readable_content(
+            title=need.title,
+            status=status,
+            body=body,
+            url=need.uri,
+            language=language,
+            facts=facts,
+        ),
         published=need.created_at,
         updated=need.updated_at,
         extra=extra,

@@ -2,20 +2,20 @@
 a ValueFlows `Proposal` that publishes one `Intent`, and the cards the listing shows for local
 offers and for offers received from other Maillage nodes.
 
-Mastodon shows a Note's text, so `content` is self-sufficient: what, when, where and how to
-answer. The `summary` is the generated status line ("Offre · prêt · disponible jusqu'au
-31/10"), written in the territory's language.
+Mastodon shows a Note's text, so `content` is self-sufficient: what, its status line ("Offre
+· prêt · disponible jusqu'au 31/10", in the territory's language), when, where and how to
+answer. There is no `summary`: Mastodon would show it as a content warning hiding the offer.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from instance_config import InstanceConfig
+from node.convert.fediverse_html import period, readable_content
 from node.convert.objects import maillage_object, territory_uri
 from node.storage.models import Offer, RemoteObject
 from protocols.activitystreams import id_of
@@ -53,7 +53,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "available": "disponible",
         "until": "jusqu'au {day}",
         "from": "à partir du {day}",
-        "between": "du {start} au {end}",
         "minimum": "minimum {quantity}",
         "hours": "{quantity} h",
         "when": "Quand",
@@ -73,7 +72,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "available": "available",
         "until": "until {day}",
         "from": "from {day}",
-        "between": "from {start} to {end}",
         "minimum": "minimum {quantity}",
         "hours": "{quantity} h",
         "when": "When",
@@ -111,7 +109,7 @@ def quantity_text(offer: Offer, language: str = "fr") -> str:
 
 
 def status_line(offer: Offer, language: str = "fr") -> str:
-    """The generated `summary`: purpose, kind, quantity, then availability or state.
+    """The generated status line: purpose, kind, quantity, then availability or state.
 
     "Offre · prêt · disponible jusqu'au 31/10", "Demande · achat groupé · minimum 20 kg ·
     jusqu'au 15/06", "Offre · don · pourvue".
@@ -136,42 +134,23 @@ def status_line(offer: Offer, language: str = "fr") -> str:
     return " · ".join(parts)
 
 
-def _window(offer: Offer, language: str) -> str:
-    words = _words(language)
-    start, end = offer.available_from, offer.available_until
-    if start and end:
-        return words["between"].format(start=_day(start), end=_day(end))
-    if end:
-        return words["until"].format(day=_day(end))
-    if start:
-        return words["from"].format(day=_day(start))
-    return ""
-
-
-def _day(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
-
-
 def offer_content(offer: Offer, language: str = "fr") -> str:
-    """The Note's HTML, readable on its own in Mastodon: title, text, when, where, how much,
-    and how to answer."""
+    """The Note's HTML, readable on its own in Mastodon: title, status line, text, when,
+    where, how much, and how to answer (with the link to the offer's page)."""
     words = _words(language)
-    heading = f"{words[offer.purpose]} · {words[offer.kind]} : {offer.title}"
-    details = []
-    if window := _window(offer, language):
-        details.append(f"{words['when']} : {window}")
-    if offer.place:
-        details.append(f"{words['where']} : {offer.place}")
-    if quantity := quantity_text(offer, language):
-        details.append(f"{words['how_much']} : {quantity}")
-    parts = [
-        f"<p><strong>{html.escape(heading, quote=False)}</strong></p>",
-        text_to_html(offer.text),
-    ]
-    if details:
-        parts.append(text_to_html("\n".join(details)))
-    parts.append(text_to_html(words["answer"].format(url=offer.uri)))
-    return "".join(part for part in parts if part)
+    return readable_content(
+        title=offer.title,
+        status=status_line(offer, language),
+        body=text_to_html(offer.text),
+        url=offer.uri,
+        language=language,
+        facts=[
+            (words["when"], period(offer.available_from, offer.available_until, language)),
+            (words["where"], offer.place),
+            (words["how_much"], quantity_text(offer, language)),
+        ],
+        ending=text_to_html(words["answer"].format(url=offer.uri)),
+    )
 
 
 def _measure(unit: str, value: float | None) -> dict[str, str]:
@@ -228,7 +207,7 @@ def offer_to_as(config: InstanceConfig, offer: Offer) -> dict[str, Any]:
         additional_type="vf:Proposal",
         uri=offer.uri,
         name=offer.title,
-        summary=status_line(offer, language),
+        status_line=status_line(offer, language),
         content=offer_content(offer, language),
         published=offer.created_at,
         updated=offer.updated_at if offer.updated_at != offer.created_at else None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from instance_config import InstanceConfig
+from node.convert.fediverse_html import readable_content, words
 from node.convert.needs import circle_label, count_label, status_line, theme_tag
 from node.convert.objects import maillage_object
 from node.storage.models import Amendment, Proposal
@@ -53,10 +54,17 @@ def proposal_to_as(
     """The document served at a proposal's URL and sent in its Create and Updates.
 
     The circle that drafts it is `assignedTo`; the needs it answers are `wasDerivedFrom`
-    (PROV: the proposal is derived from them). The written summary opens the content, since
+    (PROV: the proposal is derived from them). The written summary opens the text, since
     `summary` is the generated status line.
     """
-    content = text_to_html(proposal.summary) + text_to_html(proposal.text)
+    status = proposal_summary(proposal, circle_name, len(need_uris))
+    content = readable_content(
+        title=proposal.title,
+        status=status,
+        body=text_to_html(proposal.summary) + text_to_html(proposal.text),
+        url=proposal.uri,
+        language=config.territory.default_language,
+    )
     extra: dict[str, Any] = {
         "proposalKind": "proposal",
         "lifecycleState": proposal.state,
@@ -72,7 +80,7 @@ def proposal_to_as(
         additional_type="tc:Proposal",
         uri=proposal.uri,
         name=proposal.title,
-        summary=proposal_summary(proposal, circle_name, len(need_uris)),
+        status_line=status,
         content=content,
         published=proposal.created_at,
         updated=proposal.updated_at,
@@ -88,18 +96,31 @@ def amendment_name(proposal: Proposal) -> str:
 def amendment_to_as(
     config: InstanceConfig, amendment: Amendment, proposal: Proposal
 ) -> dict[str, Any]:
-    """The document of an amendment: the proposed text, then its rationale."""
-    content = text_to_html(amendment.text)
+    """The document of an amendment: the proposed text, then its rationale, and a link to
+    the proposal it amends."""
+    language = config.territory.default_language
+    chosen = words(language)
+    body = text_to_html(amendment.text)
     if amendment.rationale:
-        content += "<p><strong>Motif</strong></p>" + text_to_html(amendment.rationale)
+        body += f"<p><strong>{chosen['rationale']}</strong></p>" + text_to_html(amendment.rationale)
     state = AMENDMENT_STATE_LABELS.get(amendment.state, amendment.state)
+    status = status_line("Amendement", state)
+    name = amendment_name(proposal)
+    content = readable_content(
+        title=name,
+        status=status,
+        body=body,
+        url=amendment.uri,
+        language=language,
+        facts=[(chosen["amends"], proposal.uri)],
+    )
     return maillage_object(
         config,
         as_type="Page",
         additional_type="tc:Proposal",
         uri=amendment.uri,
-        name=amendment_name(proposal),
-        summary=status_line("Amendement", state),
+        name=name,
+        status_line=status,
         content=content,
         published=amendment.created_at,
         updated=amendment.decided_at,

@@ -108,6 +108,10 @@ MAILLAGE_CONTEXT: dict[str, Any] = {
     "Member": "tc:Member",
     "role": "tc:role",
     "lifecycleState": "tc:lifecycleState",
+    # The title and generated status line of every object, for Maillage peers: Notes and
+    # Questions carry no `name` nor `summary`, which other servers show as a content warning.
+    "headline": "sc:headline",
+    "statusLine": "tc:statusLine",
     "stateHistory": {"@id": "tc:stateHistory", "@type": "@id"},
     "territoryLevel": "tc:territoryLevel",
     "circles": {"@id": "tc:circles", "@type": "@id"},

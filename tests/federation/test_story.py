@@ -12,7 +12,8 @@ On A a need becomes a proposal, is decided (the peer's poll answer lands in the 
 tally only), becomes an experiment with an indicator and measurements, and is evaluated a
 success; B follows A, sees the experiment as an experiment, adopts and evaluates it; A shows
 the replication and its outcome; an offer from A is answered from B and closed. The peer
-checks, on each object it receives, the fields Mastodon shows: name, summary, url, content.
+checks, on each object it receives, the fields Mastodon shows: name, summary, url, content for
+an Article or a Page; url and content, and neither summary nor name, for a Note or a Question.
 """
 
 from __future__ import annotations
@@ -46,8 +47,12 @@ VOTING_WINDOW = timedelta(seconds=10)
 CLOSING_WAIT = 40.0
 #: Deliveries and inbox work between the three processes.
 FEDERATION_WAIT = 20.0
-#: The fields Mastodon needs to show one of our objects (title, status line, link, body).
+#: The fields Mastodon needs to show an Article or a Page (title, status line, link, body)...
 MASTODON_FIELDS = ("name", "summary", "url", "content")
+#: ... and a Note or a Question, whose summary would be a content warning hiding the text
+#: (and whose name GoToSocial uses as one): FEDERATION.md, "What followers see".
+POST_FIELDS = ("url", "content")
+FOLDING_FIELDS = ("summary", "name")
 
 
 # -- nodes and people --------------------------------------------------------------------
@@ -366,11 +371,15 @@ def plain(html: str) -> str:
 
 
 def missing_fields(entry: dict[str, Any]) -> list[str]:
-    """Which of name, summary, url, content the received object lacks (as sent)."""
+    """What the received object (as sent) lacks of the fields Mastodon shows for its type,
+    and, for a Note or a Question, the fields that would fold it ("no summary")."""
     document = entry["raw"].get("object")
     if not isinstance(document, dict):
         return list(MASTODON_FIELDS)
-    return [key for key in MASTODON_FIELDS if not document.get(key)]
+    if document.get("type") in ("Article", "Page"):
+        return [key for key in MASTODON_FIELDS if not document.get(key)]
+    missing = [key for key in POST_FIELDS if not document.get(key)]
+    return missing + [f"no {key}" for key in FOLDING_FIELDS if key in document]
 
 
 # -- fixtures ----------------------------------------------------------------------------

@@ -369,7 +369,8 @@ async def test_documents_served_at_the_experiment_urls(node: TestClient) -> None
     assert document["nameMap"] == {"fr": "Navette du samedi"}
     assert document["summaryMap"] == {"fr": "Expérimentation · proposée · 1 indicateur"}
     assert document["hypothesis"] == {"fr": NEW_EXPERIMENT["hypothesis"]}
-    assert document["content"].startswith("<p>Si une navette")
+    assert document["content"].startswith("<p><strong>Navette du samedi</strong></p>")
+    assert "<p>Si une navette" in document["content"]
     assert document["startTime"] == "2026-05-01T00:00:00Z"
     assert document["endTime"] == "2027-04-30T00:00:00Z"
     assert document["lifecycleState"] == "proposed" and document["progress"] == 0

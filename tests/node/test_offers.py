@@ -203,9 +203,12 @@ async def test_the_note_carries_the_valueflows_proposal(node: TestClient) -> Non
     assert document["@context"][0] == AS
     assert document["type"] == "Note" and document["additionalType"] == "vf:Proposal"
     assert document["id"] == document["url"] == f"{BASE}/offers/{lend}"
-    assert document["name"] == LEND["title"]
-    assert document["summary"] == "Offre · prêt · disponible jusqu'au 31/10"
+    # no name nor summary: Mastodon and GoToSocial would fold the offer behind them
+    assert "name" not in document and "summary" not in document
+    assert document["headline"] == LEND["title"]
+    assert document["statusLine"] == "Offre · prêt · disponible jusqu'au 31/10"
     content = document["content"]
+    assert "<p>Offre · prêt · disponible jusqu'au 31/10</p>" in content
     for part in (LEND["title"], LEND["text"][:20], "du 01/04/2026 au 31/10/2026", "Atelier"):
         assert part in content.replace("&#x27;", "'")
     assert "Pour répondre" in content and document["url"] in content
@@ -229,7 +232,7 @@ async def test_the_note_carries_the_valueflows_proposal(node: TestClient) -> Non
         territories=NEIGHBOUR,
     )
     document = await (await node.get(f"/offers/{request}", headers=AP)).json(content_type=None)
-    assert document["summary"] == "Demande · achat groupé · minimum 20 kg"
+    assert document["statusLine"] == "Demande · achat groupé · minimum 20 kg"
     assert document["publishes"]["action"] == "transfer"
     assert document["publishes"]["receiver"] == TERRITORY
     assert document["publishes"]["minimumQuantity"] == {"hasUnit": "kg", "hasNumericalValue": "20"}
@@ -267,7 +270,8 @@ async def test_only_the_author_changes_the_offer_and_closing_deletes_it(node: Te
     assert response.status == 302
     update = (await outbox(node, "Update"))[-1]
     assert update["object"]["lifecycleState"] == "taken"
-    assert update["object"]["summary"] == "Offre · prêt · pourvue"
+    assert update["object"]["statusLine"] == "Offre · prêt · pourvue"
+    assert "Offre · prêt · pourvue" in update["object"]["content"]
     assert "broyeur" not in await (await node.get("/offers", headers=HTML)).text()
 
     await submit(node, page_path, f"{page_path}/state", state="open")

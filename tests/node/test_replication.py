@@ -28,6 +28,7 @@ from node.storage.models import (
 )
 from node.web.app import create_app
 from node.web.keys import delivery_worker_key, inbox_worker_key, runtime_key, sessions_key
+from protocols.html import html_to_text
 from tests.conftest import config_for, initialise
 from tests.node.test_experiments import make_circle, make_proposal, start_experiment
 from tests.testrig.people import HTML, as_person, submit
@@ -163,6 +164,11 @@ async def test_an_experiment_replicated_in_two_territories_shows_their_outcomes(
     assert add["target"] == f"{original}/replications"
     assert create["object"]["wasDerivedFrom"] == original and a.actor in create["cc"]
     assert create["object"]["adaptations"] == "Deux hameaux seulement, le dimanche."
+    # a follower on Mastodon-like servers reads where the replica comes from, and what changed
+    content = create["object"]["content"]
+    shown = html_to_text(content)
+    assert f"Réplique de : {original}" in shown and f'href="{original}"' in content
+    assert "Adaptations : Deux hameaux seulement, le dimanche." in shown
 
     await pump(a, b, c)
     replications = await a.rows(Replication)

@@ -377,7 +377,8 @@ def test_maillage_terms_leave_the_standard_terms_alone() -> None:
 
 
 def test_maillage_context_holds_the_vocabulary_terms() -> None:
-    assert len(MAILLAGE_CONTEXT) == 133 + 2  # section 5.1, plus flows and mapActors
+    # section 5.1, plus flows and mapActors, plus headline and statusLine (FEDERATION.md)
+    assert len(MAILLAGE_CONTEXT) == 133 + 2 + 2
     assert MAILLAGE_CONTEXT["tc"] == TC
     assert MAILLAGE_CONTEXT["wasDerivedFrom"] == {"@id": "prov:wasDerivedFrom", "@type": "@id"}
     assert MAILLAGE_CONTEXT["covers"] == {"@id": "tc:covers", "@type": "@id"}

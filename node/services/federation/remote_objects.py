@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -36,6 +37,29 @@ def _text(document: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+#: The longest status line kept from a received object (ours are under 200 characters).
+MAX_STATUS_LINE = 500
+
+
+def _plain(document: dict[str, Any], key: str) -> str:
+    """A plain-text property (our `headline`, `statusLine`) as clean text: read as text,
+    never as markup, with the characters html_to_text drops dropped too."""
+    return html_to_text(html.escape(_text(document, key), quote=False))
+
+
+def title_of(document: dict[str, Any]) -> str:
+    """The title of a received object as text: `name`, or our `headline` on the Notes and
+    Questions that carry no `name` (other servers would show it as a content warning)."""
+    return html_to_text(_text(document, "name")) or _plain(document, "headline")
+
+
+def status_line_of(document: dict[str, Any]) -> str:
+    """The status line of a received object as text: our `statusLine`, else `summary`
+    (what older Maillage nodes, and Pages and Articles, carry)."""
+    line = _plain(document, "statusLine") or html_to_text(_text(document, "summary"))
+    return line[:MAX_STATUS_LINE]
+
+
 async def store_remote_object(session: AsyncSession, document: dict[str, Any]) -> RemoteObject:
     """Insert or refresh a received object (its HTML sanitised, its raw JSON kept)."""
     kind = maillage_kind(document)
@@ -48,8 +72,8 @@ async def store_remote_object(session: AsyncSession, document: dict[str, Any]) -
     row = existing or RemoteObject(uri=document["id"], raw="{}")
     row.kind = kind
     row.actor_uri = publisher
-    row.name = html_to_text(_text(document, "name"))[:2048]
-    row.summary = html_to_text(_text(document, "summary"))
+    row.name = title_of(document)[:2048]
+    row.summary = status_line_of(document)
     row.content = sanitize_html(_text(document, "content"))
     row.state = _text(document, "lifecycleState")[:32]
     row.url = id_of(document.get("url")) or document["id"]
