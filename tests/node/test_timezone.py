@@ -46,6 +46,8 @@ async def test_a_local_closing_time_is_stored_in_utc_and_shown_back_local(
     year = utcnow().year + 1  # a closing time in the future, in summer (UTC-4)
     proposal_id = await proposal_in_deliberation(new_york)
     await as_person(new_york, "camille", "facilitator")
+    form = await (await new_york.get("/decisions/new", headers=HTML)).text()
+    assert "Heures du territoire, fuseau America/New_York." in form
     decision_id = await open_by_form(new_york, proposal_id, closes_at=f"{year}-07-01T08:00")
     stored = await decision(new_york, decision_id)
     assert stored.closes_at == datetime(year, 7, 1, 12, 0, tzinfo=UTC)
