@@ -38,6 +38,7 @@ from instance_config.values import (
     parse_port,
     parse_text,
     parse_tile_url,
+    parse_timezone,
 )
 
 CONFIG_FILE_NAME = "maillage.toml"
@@ -59,6 +60,7 @@ SCHEMA: dict[str, dict[str, tuple[Parser, Any]]] = {
         "languages": (parse_languages, ["fr", "en"]),
         "level": (parse_enum(TerritoryLevel), TerritoryLevel.COMMUNE),
         "boundary": (parse_boundary, None),
+        "timezone": (parse_timezone, "Europe/Paris"),
     },
     "federation": {
         "allowed_domains": (parse_domains, []),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 
 class Role(StrEnum):
@@ -60,11 +61,19 @@ class TerritoryConfig:
     level: TerritoryLevel = TerritoryLevel.COMMUNE
     #: optional GeoJSON file with the territory's boundary (relative to the data directory)
     boundary: Path | None = None
+    #: IANA time zone of the territory's clocks: pages, feeds, CSV and forms show and read
+    #: times in it; stored and federated times stay UTC
+    timezone: str = "Europe/Paris"
 
     @property
     def default_language(self) -> str:
         """The language used when a visitor states no preference."""
         return self.languages[0]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The territory's time zone, to convert stored UTC moments for people and back."""
+        return ZoneInfo(self.timezone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,16 @@ saying what is expected (the caller prefixes the key's name)."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 
 class _Missing:
@@ -138,6 +141,43 @@ def parse_base_url(value: Any, _data_dir: Path) -> str:
             f"got {value!r}"
         )
     return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+#: Files of a zone database that are not places: the machine's own setting, and the
+#: placeholder zone of unconfigured systems.
+_NOT_ZONES = frozenset({"localtime", "Factory"})
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    """The IANA zone names this machine knows (system zone data, or the tzdata package);
+    read once per process: walking the zone folders takes some 20 ms."""
+    return frozenset(available_timezones()) - _NOT_ZONES
+
+
+def parse_timezone(value: Any, _data_dir: Path) -> str:
+    """An IANA time zone name such as Europe/Paris, as the machine's zone database knows it.
+
+    Only the names of places pass (not `localtime`, the machine's own setting), so a node
+    shows the same times whatever machine it runs on.
+    """
+    example = "expected an IANA time zone name such as Europe/Paris or America/Martinique"
+    if not isinstance(value, str):
+        raise ValueError(f"{example}; got {value!r}")
+    names = _zone_names()
+    if not names:
+        raise ValueError(
+            "this machine has no time zone database; install the tzdata package "
+            "(pip install tzdata, or the system's tzdata)"
+        )
+    name = value.strip()
+    if name in names:
+        return name
+    close = difflib.get_close_matches(name, names, n=1) or [
+        known for known in names if known.lower() == name.lower()
+    ]
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise ValueError(f"{example}; got {value!r}{hint}")
 
 
 def parse_tile_url(value: Any, _data_dir: Path) -> str:

@@ -46,6 +46,9 @@ handle = {_toml_string(t.handle)}
 description = {_toml_string(t.description)}
 languages = {_toml_list(t.languages)}   # first one is the default language
 level = {_toml_string(t.level.value)}   # commune, intercommunal, neighbourhood or region
+# IANA time zone: pages, feeds, CSV and forms show times on this clock (stored times stay UTC),
+# e.g. "Europe/Paris", "America/Martinique", "Indian/Reunion", "Pacific/Noumea"
+timezone = {_toml_string(t.timezone)}
 # GeoJSON Polygon/MultiPolygon of the territory, relative to this folder
 {boundary}
 

@@ -39,6 +39,8 @@ from node.storage.migrate_cli import upgrade_and_report
 EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
 DEFAULT_DATA = "maillage-data"
+#: The territories are French first: metropolitan France's zone unless told otherwise.
+DEFAULT_TIMEZONE = "Europe/Paris"
 
 
 class ProgressLine:
@@ -128,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("fr", "en"),
         default=_env("LANG", "fr"),
         help="default language of the pages (default: fr; $MAILLAGE_LANG)",
+    )
+    init.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        default=_env("TIMEZONE", DEFAULT_TIMEZONE),
+        help="the territory's IANA time zone, in which pages, feeds, CSV and forms show times, "
+        "e.g. America/Martinique (default: Europe/Paris; $MAILLAGE_TIMEZONE)",
     )
     init.add_argument(
         "--database-url",
@@ -311,6 +320,7 @@ def _init_settings(args: argparse.Namespace, base_url: str | None = None) -> dic
             "name": name,
             "handle": getattr(args, "handle", "territoire"),
             "languages": languages,
+            "timezone": getattr(args, "timezone", DEFAULT_TIMEZONE),
         },
         "federation": {"allow_private_addresses": getattr(args, "allow_private_addresses", False)},
         "database": {"url": getattr(args, "database_url", None) or "sqlite:///maillage.sqlite3"},

@@ -9,35 +9,19 @@ answers travel apart in `externalTally`, never mixed with the binding count.
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from instance_config import InstanceConfig
 from node.convert.fediverse_html import readable_content
 from node.convert.fediverse_html import words as fediverse_words
 from node.convert.notes import iso
 from node.convert.objects import maillage_object
+from node.domain.local_time import local_text
 from node.domain.participation import CHOICES, DecisionMethod, DecisionState
 from node.storage.models import Decision, Proposal
 
-#: The territories are French; form times are read, and shown, in this zone.
-# TODO(lead): a `territory.timezone` configuration key would let overseas nodes choose theirs.
-TERRITORY_ZONE_NAME = "Europe/Paris"
-
-
-def territory_zone() -> tzinfo:
-    """The time zone of the territory's clocks (UTC when the system has no zone database)."""
-    try:
-        return ZoneInfo(TERRITORY_ZONE_NAME)
-    except ZoneInfoNotFoundError:
-        return UTC
-
-
-def local_time(moment: datetime) -> datetime:
-    """A stored UTC moment on the territory's clock."""
-    return moment.astimezone(territory_zone())
-
+#: How the status line names a day: "15/04".
+DAY_MONTH = "%d/%m"
 
 #: Words of the status line and of the content, per object language (French first).
 _WORDS: dict[str, dict[str, str]] = {
@@ -89,6 +73,7 @@ def decision_summary(config: InstanceConfig, decision: Decision, result: dict[st
     15/04 · consentement".
 
     >>> from instance_config import parse_config
+    >>> from datetime import UTC, datetime
     >>> from pathlib import Path
     >>> config = parse_config({"node": {"base_url": "https://x.example"},
     ...     "territory": {"name": "X"}, "database": {"url": "sqlite:///x"}}, Path("/tmp"), {})
@@ -97,13 +82,13 @@ def decision_summary(config: InstanceConfig, decision: Decision, result: dict[st
     >>> decision_summary(config, d, {})
     "Décision · ouverte jusqu'au 15/04 · consentement"
     """
-    words = _words(config)
+    words, zone = _words(config), config.territory.zone
     if decision.state == DecisionState.CLOSED:
         status = f"{words['closed']} · {_outcome_words(words, result)}"
     elif decision.state == DecisionState.OPEN:
-        status = words["open"].format(day=local_time(decision.closes_at).strftime("%d/%m"))
+        status = words["open"].format(day=local_text(decision.closes_at, zone, DAY_MONTH))
     else:
-        status = words["scheduled"].format(day=local_time(decision.opens_at).strftime("%d/%m"))
+        status = words["scheduled"].format(day=local_text(decision.opens_at, zone, DAY_MONTH))
     return f"{words['decision']} · {status} · {words[decision.method]}"
 
 

@@ -13,41 +13,46 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from node.domain.local_time import local_day
 from node.storage.models import StateChange
 
 
 @dataclass(frozen=True, slots=True)
 class Clock:
-    """The moment the demo started, and the sample's moments relative to it."""
+    """The moment the demo started, and the sample's moments relative to it, on the
+    territory's clock (`zone`)."""
 
     now: datetime
+    zone: tzinfo
 
     def at(self, days_ago: float) -> datetime:
-        """The moment so many days before the demo (negative: after), at a believable hour.
+        """The moment (UTC) so many days before the demo (negative: after), at a believable
+        hour of the territory's clock.
 
-        Whole days fall in the evening, between 17:00 and 20:00 (UTC) depending on the day;
-        the fraction of a day moves the moment earlier that day (0.5: around noon). Later
+        Whole days fall in the evening, between 17:00 and 20:00 local time depending on the
+        day; the fraction of a day moves the moment earlier that day (0.5: around noon), never
+        before 06:00, so never into the night hour that summer time skips or repeats. Later
         sample moments always map to later moments, so the story's order holds.
         """
         whole = math.floor(days_ago)
-        midnight = datetime.combine(self.now.date(), time(0), tzinfo=UTC)
+        midnight = datetime.combine(local_day(self.now, self.zone), time(0), tzinfo=self.zone)
         evening = timedelta(hours=20) - timedelta(hours=3) * _spread(whole)
         moment = (
             midnight - timedelta(days=whole) + evening - timedelta(hours=11) * (days_ago - whole)
-        )
+        ).astimezone(UTC)
         if days_ago >= 0 and moment >= self.now:  # today's evening has not come yet
             moment = self.now - timedelta(days=days_ago)
         return moment
 
     def day(self, days_ago: float) -> date:
-        """The day so many days before the demo (negative: after)."""
-        return self.at(days_ago).date()
+        """The territory's day so many days before the demo (negative: after)."""
+        return local_day(self.at(days_ago), self.zone)
 
 
 def _spread(number: int) -> float:

@@ -62,12 +62,12 @@ async def _experiment(demo: Demo, sample: ExperimentSample, rng: Random) -> None
     await demo.backdate.stamp(created, experiment, created=True)
     await demo.backdate.stamp(created, proposal)
     await _milestones(demo, experiment, sample, start)
-    started = _morning(start)
+    started = _morning(demo, start)
     await change_state(runtime, facilitator, experiment.id, "running", sample.start_note)
     await demo.backdate.stamp(started, experiment)
     await _measure(demo, experiment, sample, start, rng)
     await set_progress(runtime, facilitator, experiment.id, sample.progress)
-    last = _morning(monthly_days(start, sample.months_measured)[-1])
+    last = _morning(demo, monthly_days(start, sample.months_measured)[-1])
     if sample.evaluating_days_ago is not None:
         last = demo.at(sample.evaluating_days_ago)
         note = sample.evaluating_note
@@ -78,9 +78,9 @@ async def _experiment(demo: Demo, sample: ExperimentSample, rng: Random) -> None
     await demo.backdate.rows(Experiment, [Experiment.id == experiment.id], updated_at=last)
 
 
-def _morning(day: date) -> datetime:
-    """A plausible moment of a day: 9:30 UTC."""
-    return datetime.combine(day, time(9, 30), tzinfo=UTC)
+def _morning(demo: Demo, day: date) -> datetime:
+    """A plausible moment of a day: 9:30 on the territory's clock (in UTC)."""
+    return datetime.combine(day, time(9, 30), tzinfo=demo.clock.zone).astimezone(UTC)
 
 
 async def _milestones(

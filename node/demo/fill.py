@@ -94,7 +94,8 @@ async def fill_demo(
         if admin is None:
             raise NoAdmin("the node has no admin account to invite the sample residents")
         now = utcnow()
-        demo = Demo(runtime, Clock(now), Backdater(runtime.sessions, now), admin)
+        clock = Clock(now, config.territory.zone)
+        demo = Demo(runtime, clock, Backdater(runtime.sessions, now), admin)
         await _fill(demo, sample, progress)
         counts = _counts(demo)
     boundary = give_boundary(config, sample.knowledge) if counts["places"] else None

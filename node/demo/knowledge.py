@@ -134,7 +134,7 @@ async def add_indicators(demo: Demo, sample: KnowledgeSample) -> str:
         raise _refused(defined, name)
     name = "observations.csv"
     observed = await import_observations(
-        sessions, config, facilitator, sample_file(sample, name), territory_today()
+        sessions, config, facilitator, sample_file(sample, name), territory_today(config)
     )
     if not observed.ok:
         raise _refused(observed, name)

@@ -5,8 +5,15 @@ the templates translate them), never a 500. Below the services, since it is not 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime, tzinfo
 from typing import Any
+
+from node.domain.local_time import NonexistentLocalTime, from_local_input
+
+BAD_MOMENT = "Entrez une date et une heure, par exemple 2026-04-15 18:00."
+SKIPPED_MOMENT = (
+    "Cette heure n'existe pas ce jour-là (passage à l'heure d'été) : choisissez-en une autre."
+)
 
 
 class FormInvalid(ValueError):
@@ -84,6 +91,22 @@ class Form:
         except ValueError:
             self.errors[name] = "Entrez une date au format AAAA-MM-JJ."
             return None
+
+    def moment(self, name: str, zone: tzinfo, *, required: bool = True) -> datetime | None:
+        """A date and time typed on the territory's clock (what <input type=datetime-local>
+        sends), as the UTC moment it means."""
+        raw = str(self.data.get(name, "")).strip()
+        if not raw:
+            if required:
+                self.errors[name] = "Ce champ est obligatoire."
+            return None
+        try:
+            return from_local_input(raw, zone)
+        except NonexistentLocalTime:
+            self.errors[name] = SKIPPED_MOMENT
+        except ValueError:
+            self.errors[name] = BAD_MOMENT
+        return None
 
     def check(self, condition: bool, name: str, reason: str) -> None:
         """Add a cross-field problem when `condition` is false."""

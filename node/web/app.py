@@ -73,7 +73,7 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
     )
     app[config_key] = config
     app[keyring_key] = KeyRing()
-    app[templates_key] = make_templates()
+    app[templates_key] = make_templates(config.territory.zone)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_federation)
     if workers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from node import __version__
+from node.domain.local_time import DAY_TIME, local_iso, local_text
 from node.services.pages.activity_feed import state_label
 from node.web.auth import csrf_key, signed_in_key
 from node.web.i18n import LANGUAGE_COOKIE, choose_language, translator
@@ -18,8 +20,11 @@ ONE_YEAR = 365 * 24 * 3600
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def make_templates() -> Environment:
-    """The Jinja environment: packaged templates, HTML autoescaping on."""
+def make_templates(zone: tzinfo) -> Environment:
+    """The Jinja environment: packaged templates, HTML autoescaping on, and the filters that
+    show stored UTC moments on the territory's clock (`zone`):
+    `{{ moment | local_time }}` (or `local_time("%Y-%m-%d")`) and `{{ moment | local_iso }}`
+    for <time datetime>."""
     environment = Environment(
         loader=PackageLoader("node.web", "templates"),
         autoescape=select_autoescape(["html", "xml"]),
@@ -27,6 +32,15 @@ def make_templates() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals["state_label"] = state_label
+
+    def local_time(moment: datetime, pattern: str = DAY_TIME) -> str:
+        return local_text(moment, zone, pattern)
+
+    def local_iso_time(moment: datetime) -> str:
+        return local_iso(moment, zone)
+
+    environment.filters["local_time"] = local_time
+    environment.filters["local_iso"] = local_iso_time
     return environment
 
 

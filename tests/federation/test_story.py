@@ -31,10 +31,10 @@ from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from node.convert.decisions import territory_zone
 from protocols.activitystreams import PUBLIC
 from tests.testrig.fedify import FedifyPeer
 from tests.testrig.nodes import MaillageNode, eventually, inbox_journal
@@ -42,6 +42,8 @@ from tests.testrig.nodes import MaillageNode, eventually, inbox_journal
 #: How long the decision stays open: the peer's answer and three votes must land before
 #: (about half a second here; the test says so if a slow machine needs more).
 VOTING_WINDOW = timedelta(seconds=10)
+#: The nodes' clock: the territory.timezone `maillage init` writes by default.
+TERRITORY_ZONE = ZoneInfo("Europe/Paris")
 #: The server's scheduler closes due decisions every 20 s (node/web/app.py
 #: `_scheduled_jobs`): the rest of the voting window, one period at most, and a margin.
 CLOSING_WAIT = 40.0
@@ -541,7 +543,7 @@ def test_the_participation_story_across_two_territories_and_the_fediverse(
     assert proposal_page["type"] == "Page", proposal_page
     lap("need, circle, proposal")
 
-    closes_at = (datetime.now(territory_zone()) + VOTING_WINDOW).replace(microsecond=0)
+    closes_at = (datetime.now(TERRITORY_ZONE) + VOTING_WINDOW).replace(microsecond=0)
     location, _ = camille.submit(
         f"/decisions/new?proposal={proposal_id}",
         "/decisions",
@@ -582,7 +584,7 @@ def test_the_participation_story_across_two_territories_and_the_fediverse(
         location, _ = person.submit(decision_path, f"{decision_path}/vote", {"choice": choice})
         assert "voted=1" in location, location
     assert "3 votant·e(s) sur" in plain(alex.page(decision_path))
-    assert datetime.now(territory_zone()) < closes_at, (
+    assert datetime.now(TERRITORY_ZONE) < closes_at, (
         f"the votes took longer than the {VOTING_WINDOW} voting window: widen it"
     )
     lap("decision opened, answered, voted")

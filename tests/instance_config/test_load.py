@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -33,6 +34,8 @@ def test_minimal_configuration_gets_safe_defaults(tmp_path: Path) -> None:
     assert config.territory.handle == "territoire"
     assert config.territory.languages == ("fr", "en")
     assert config.territory.level is TerritoryLevel.COMMUNE
+    assert config.territory.timezone == "Europe/Paris"
+    assert config.territory.zone == ZoneInfo("Europe/Paris")
     assert config.federation.allow_private_addresses is False
     assert config.database.url == f"sqlite+aiosqlite:///{tmp_path}/maillage.sqlite3"
     assert config.http.port == 8080
@@ -63,6 +66,13 @@ def test_domain_keeps_the_port_and_listening_port_follows_it(tmp_path: Path) -> 
         ({"territory": {"name": "  "}}, "territory.name: expected a non-empty text"),
         ({"territory": {"languages": []}}, "territory.languages: expected at least one"),
         ({"territory": {"languages": ["french"]}}, "territory.languages: expected language codes"),
+        (
+            {"territory": {"timezone": "Mars/Olympus"}},
+            "territory.timezone: expected an IANA time zone name such as Europe/Paris",
+        ),
+        ({"territory": {"timezone": "localtime"}}, "territory.timezone: expected an IANA"),
+        ({"territory": {"timezone": "../etc/passwd"}}, "territory.timezone: expected an IANA"),
+        ({"territory": {"timezone": 2}}, "territory.timezone: expected an IANA"),
         (
             {"federation": {"manual_approval": "perhaps"}},
             "federation.manual_approval: expected true or false",
@@ -108,6 +118,18 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     assert config.federation.blocked_domains == ("spam.example", "bad.example")
     assert config.territory.default_language == "en"
     assert config.node.role is Role.COORDINATOR
+
+
+def test_time_zone_is_checked_against_the_zone_database(tmp_path: Path) -> None:
+    raw = {**MINIMAL, "territory": {"name": "X", "timezone": "europe/paris"}}
+    [problem] = problems_of(raw, tmp_path)
+    assert problem == (
+        "territory.timezone: expected an IANA time zone name such as Europe/Paris or "
+        "America/Martinique; got 'europe/paris' (did you mean Europe/Paris?)"
+    )
+    environ = {"MAILLAGE_TERRITORY_TIMEZONE": "America/Martinique"}
+    config = parse_config(MINIMAL, tmp_path, environ)
+    assert config.territory.timezone == "America/Martinique"
 
 
 def test_misspelt_environment_override_is_refused(tmp_path: Path) -> None:
@@ -161,7 +183,11 @@ def test_written_file_loads_back_identically(tmp_path: Path) -> None:
     config = parse_config(
         {
             **MINIMAL,
-            "territory": {"name": 'Saint-"X" l\'été', "description": "ligne 1\nligne 2"},
+            "territory": {
+                "name": 'Saint-"X" l\'été',
+                "description": "ligne 1\nligne 2",
+                "timezone": "Indian/Reunion",
+            },
             "federation": {"blocked_domains": ["spam.example"], "manual_approval": True},
         },
         tmp_path,

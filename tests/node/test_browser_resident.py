@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from node.convert.decisions import territory_zone
 from tests.testrig.browser import screenshot
 from tests.testrig.nodes import MaillageNode
 
@@ -40,6 +40,8 @@ NEED_TITLE = "Un abri vélo devant l'école"
 PROPOSAL_TITLE = "Installer un abri vélo couvert devant l'école Jules-Ferry"
 QUESTION = "Faut-il installer l'abri vélo devant l'école ?"
 ID = r"[0-9a-z]{26}"
+#: The node's clock: the territory.timezone `maillage init` writes by default.
+TERRITORY_ZONE = ZoneInfo("Europe/Paris")
 
 
 @dataclass
@@ -356,7 +358,7 @@ def test_facilitator_takes_the_need_to_a_decision(story: Story) -> None:
     expect(admin.get_by_label("Proposition en délibération")).to_have_value(re.compile(ID))
     admin.get_by_label("Question posée").fill(QUESTION)
     admin.get_by_label("Vote à la majorité").check()
-    closing = datetime.now(territory_zone()) + timedelta(hours=1)
+    closing = datetime.now(TERRITORY_ZONE) + timedelta(hours=1)
     admin.get_by_label("Clôture").fill(closing.strftime("%Y-%m-%dT%H:%M"))
     admin.get_by_label("Quorum").fill("10")
     submit(admin, "Ouvrir la décision")

@@ -27,6 +27,7 @@ def test_help_documents_every_command_and_option() -> None:
         "--name",
         "--handle",
         "--lang",
+        "--timezone",
         "--database-url",
         "--allow-private-addresses",
     ):
@@ -180,6 +181,14 @@ def test_init_refuses_bad_options_and_an_existing_node(tmp_path: Path) -> None:
     assert not (data / "maillage.toml").exists()
     result = run_maillage("init", "--data", str(data))
     assert result.returncode == 2 and "--base-url is required" in result.stderr
+    result = run_maillage(
+        "init", "--data", str(data), "--base-url", "http://127.0.0.1:8091", "--timezone", "Paris"
+    )
+    assert result.returncode == 2, result.stderr
+    assert (
+        "territory.timezone: expected an IANA time zone name such as Europe/Paris" in result.stderr
+    )
+    assert "Traceback" not in result.stderr and not (data / "maillage.toml").exists()
     assert (
         run_maillage("init", "--data", str(data), "--base-url", "http://127.0.0.1:8091").returncode
         == 0
@@ -202,6 +211,25 @@ def test_options_come_from_the_environment(tmp_path: Path) -> None:
     toml = (data / "maillage.toml").read_text()
     assert 'name = "Quartier Est"' in toml and 'handle = "quartier-est"' in toml
     assert 'languages = ["en", "fr"]' in toml
+    assert 'timezone = "Europe/Paris"' in toml  # English pages, still the French default zone
+    assert "# IANA time zone" in toml
+
+
+def test_init_writes_the_territory_time_zone(tmp_path: Path) -> None:
+    data = tmp_path / "martinique"
+    result = run_maillage(
+        "init",
+        "--data",
+        str(data),
+        "--base-url",
+        "http://127.0.0.1:8096",
+        "--timezone",
+        "America/Martinique",
+    )
+    assert result.returncode == 0, result.stderr
+    toml = (data / "maillage.toml").read_text()
+    assert 'timezone = "America/Martinique"' in toml
+    assert run_maillage("check", "--data", str(data)).returncode == 0
 
 
 def test_check_finds_a_changed_handle_and_db_upgrade_reports(tmp_path: Path) -> None:

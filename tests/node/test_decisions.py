@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from node.domain.actors import ActorKind
 from node.domain.ids import new_id
+from node.domain.local_time import INPUT, local_text
 from node.services.participation.decisions import close_due_decisions
 from node.storage.base import utcnow
 from node.storage.models import (
@@ -39,6 +41,8 @@ from tests.testrig.remote import AS, FakeRemote, RemoteActorDoc, signed_post
 BASE = HTTP_NODE["base_url"]
 AP = {"Accept": "application/activity+json"}
 TEMPLATES = "node/web/templates/decisions"
+#: The test node's clock: the default territory.timezone.
+PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture
@@ -81,11 +85,9 @@ async def proposal_in_deliberation(node: TestClient, title: str = "Navette du sa
     return proposal_id
 
 
-def local_input(moment: Any) -> str:
+def local_input(moment: datetime, zone: tzinfo = PARIS) -> str:
     """A moment as <input type=datetime-local> sends it, on the territory's clock."""
-    from node.convert.decisions import local_time
-
-    return local_time(moment).strftime("%Y-%m-%dT%H:%M")
+    return local_text(moment, zone, INPUT)
 
 
 async def open_by_form(node: TestClient, proposal_id: str, **fields: str) -> str:

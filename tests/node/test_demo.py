@@ -131,6 +131,7 @@ def test_demo_fills_a_fresh_folder_that_then_shows_a_living_territory(tmp_path: 
     assert config["territory"]["name"] == "Saint-Aubin-sur-Loire"
     assert "2 300 habitant·es" in config["territory"]["description"]
     assert config["node"]["base_url"] == base and config["http"]["port"] == port
+    assert config["territory"]["timezone"] == "Europe/Paris"
     # the commented example line of `init` became the setting, every other line kept
     assert config["territory"]["boundary"] == "boundary.geojson"
     assert '\nboundary = "boundary.geojson"\n' in toml_text and "# boundary" not in toml_text

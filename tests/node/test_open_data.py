@@ -358,7 +358,7 @@ async def test_participation_datasets_round_trip_through_the_csv(node: TestClien
     assert need["text"] == 'Relier les hameaux à la gare,\nle samedi "matin".'
     assert need["theme"] == "mobility" and need["place"] == "Gare"
     assert need["state"] == "in_proposal" and need["supports"] == "2"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", need["created_at"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", need["created_at"])
     formula = by(needs, "id", chain.formula_need.id)
     assert formula["title"] == "'" + FORMULA_TITLE  # inert in a spreadsheet
     assert formula["supports"] == "0" and formula["state"] == "submitted"

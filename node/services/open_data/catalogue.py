@@ -15,6 +15,7 @@ from typing import Any
 
 from instance_config import InstanceConfig
 from node.convert.objects import territory_uri
+from node.domain.local_time import local_day
 from node.services.open_data.datasets import PARTICIPATION, Dataset, Sessions
 from node.services.open_data.formats import (
     DatasetHeader,
@@ -49,11 +50,8 @@ class DatasetSummary:
     dataset: Dataset
     records: int
     updated: datetime | date | None
-
-    @property
-    def updated_day(self) -> date | None:
-        """The day of the last change (the page shows days)."""
-        return self.updated.date() if isinstance(self.updated, datetime) else self.updated
+    #: the day of the last change on the territory's clock (the page shows days)
+    updated_day: date | None
 
 
 async def summary_of(
@@ -61,7 +59,8 @@ async def summary_of(
 ) -> DatasetSummary:
     """One dataset's figures, for the list and its description page."""
     records, updated = await dataset.stamp(sessions, config)
-    return DatasetSummary(dataset, records, updated)
+    day = local_day(updated, config.territory.zone) if isinstance(updated, datetime) else updated
+    return DatasetSummary(dataset, records, updated, day)
 
 
 async def open_data_catalogue(sessions: Sessions, config: InstanceConfig) -> list[DatasetSummary]:
@@ -125,8 +124,8 @@ def catalogue_document(
                 _distribution(config, dataset.slug, ".jsonld", JSONLD_TYPE),
             ],
         }
-        if summary.updated is not None:
-            entry["dcterms:modified"] = _day_text(summary.updated)
+        if summary.updated_day is not None:
+            entry["dcterms:modified"] = summary.updated_day.isoformat()
         datasets.append(entry)
     base = config.node.base_url
     return {
@@ -141,7 +140,3 @@ def catalogue_document(
         "totalItems": len(datasets),
         "items": datasets,
     }
-
-
-def _day_text(moment: datetime | date) -> str:
-    return (moment.date() if isinstance(moment, datetime) else moment).isoformat()

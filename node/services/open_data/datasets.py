@@ -87,7 +87,8 @@ def from_entries(
             return await read(session, config)
 
     async def as_csv(sessions: Sessions, config: InstanceConfig) -> str:
-        return csv_text(columns, [entry.row for entry in await entries(sessions, config)])
+        rows = [entry.row for entry in await entries(sessions, config)]
+        return csv_text(columns, rows, config.territory.zone)
 
     async def as_items(sessions: Sessions, config: InstanceConfig) -> list[dict[str, Any]]:
         return [entry.item for entry in await entries(sessions, config)]

@@ -98,7 +98,7 @@ EVALUATION_COLUMNS = (
     Column("outcome", "Issue : success, partial, failure ou inconclusive."),
     Column("recommendation", "Recommandation : generalise, adapt ou stop."),
     Column("lessons", "Enseignements, un par ligne."),
-    Column("published_at", "Date et heure de publication (ISO 8601, UTC)."),
+    Column("published_at", "Date et heure de publication (ISO 8601, heure du territoire)."),
 )
 
 OFFER_COLUMNS = (

@@ -1,6 +1,7 @@
-"""The two formats of the node's open data: CSV (UTF-8, a header row, ISO 8601 dates, cells
-that a spreadsheet cannot run as formulas) and JSON-LD (a `Collection` of the same documents
-the node federates, described as a DCAT dataset with its licence).
+"""The two formats of the node's open data: CSV (UTF-8, a header row, ISO 8601 dates with
+times on the territory's clock and their offset, cells that a spreadsheet cannot run as
+formulas) and JSON-LD (a `Collection` of the same documents the node federates, in UTC,
+described as a DCAT dataset with its licence).
 
 Why a `Collection` rather than a bare DCAT `Dataset`: peers, coordinators and ActivityPub
 libraries already read AS2 collections, and the items are exactly the federated documents;
@@ -16,12 +17,13 @@ import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from instance_config import InstanceConfig
 from node.convert.notes import iso
 from node.convert.objects import territory_uri
+from node.domain.local_time import local_iso
 from protocols.jsonld.project_context import document_context
 
 #: What a CSV cell holds before formatting.
@@ -62,22 +64,25 @@ def neutralise(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
-def cell_text(value: Cell) -> str:
-    """How a value is written in a CSV cell: ISO 8601 dates, "true"/"false", numbers without
-    a useless ".0", text neutralised (numbers are ours, never formulas, and stay numbers).
+def cell_text(value: Cell, zone: tzinfo = UTC) -> str:
+    """How a value is written in a CSV cell: ISO 8601 dates (a moment on `zone`'s clock, with
+    its offset), "true"/"false", numbers without a useless ".0", text neutralised (numbers are
+    ours, never formulas, and stay numbers).
 
     >>> cell_text(3.0), cell_text(0.25), cell_text(True), cell_text(None)
     ('3', '0.25', 'true', '')
-    >>> from datetime import UTC
+    >>> from zoneinfo import ZoneInfo
     >>> cell_text(date(2026, 4, 1)), cell_text(datetime(2026, 4, 1, 8, 30, tzinfo=UTC))
-    ('2026-04-01', '2026-04-01T08:30:00Z')
+    ('2026-04-01', '2026-04-01T08:30:00+00:00')
+    >>> cell_text(datetime(2026, 4, 1, 8, 30, tzinfo=UTC), ZoneInfo("Europe/Paris"))
+    '2026-04-01T10:30:00+02:00'
     """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
-        return iso(value)
+        return local_iso(value, zone)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, int):
@@ -89,14 +94,17 @@ def cell_text(value: Cell) -> str:
     return neutralise(value)
 
 
-def csv_text(columns: Sequence[Column], rows: Iterable[Mapping[str, Cell]]) -> str:
+def csv_text(
+    columns: Sequence[Column], rows: Iterable[Mapping[str, Cell]], zone: tzinfo = UTC
+) -> str:
     """A CSV document: the header row, then one row per record, in the columns' order (a
-    missing key is an empty cell). RFC 4180: commas, double quotes, CRLF line ends."""
+    missing key is an empty cell), moments on `zone`'s clock (the territory's, for people who
+    open it in a spreadsheet). RFC 4180: commas, double quotes, CRLF line ends."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([column.name for column in columns])
     for row in rows:
-        writer.writerow([cell_text(row.get(column.name)) for column in columns])
+        writer.writerow([cell_text(row.get(column.name), zone) for column in columns])
     return buffer.getvalue()
 
 

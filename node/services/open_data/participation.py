@@ -42,8 +42,10 @@ CHOICE_TOKENS: tuple[str, ...] = tuple(
 
 ID = Column("id", "Identifiant stable de l'enregistrement sur ce nœud.")
 URL = Column("url", "Adresse de sa page, qui sert aussi son document fédéré (ActivityPub).")
-CREATED = Column("created_at", "Date et heure de création (ISO 8601, UTC).")
-UPDATED = Column("updated_at", "Date et heure de la dernière modification (ISO 8601, UTC).")
+CREATED = Column("created_at", "Date et heure de création (ISO 8601, heure du territoire).")
+UPDATED = Column(
+    "updated_at", "Date et heure de la dernière modification (ISO 8601, heure du territoire)."
+)
 THEME = Column("theme", "Thème, en code : mobility, food, energy, housing, health…")
 CIRCLE = Column("circle", "Nom du cercle qui s'en occupe, s'il y en a un.")
 CIRCLE_URL = Column("circle_url", "Adresse du cercle (acteur fédéré), s'il y en a un.")
@@ -98,7 +100,9 @@ AMENDMENT_COLUMNS = (
     Column("rationale", "Motif de l'amendement."),
     Column("state", "État : proposed (proposé), accepted (accepté), rejected (rejeté)."),
     CREATED,
-    Column("decided_at", "Moment où le cercle l'a accepté ou rejeté (ISO 8601, UTC)."),
+    Column(
+        "decided_at", "Moment où le cercle l'a accepté ou rejeté (ISO 8601, heure du territoire)."
+    ),
 )
 
 #: The description of each choice's columns: binding votes, then remote answers.
@@ -127,8 +131,8 @@ DECISION_COLUMNS = (
     Column("proposal_title", "Titre de la proposition décidée."),
     Column("method", "Méthode : majority (majorité) ou consent (consentement)."),
     Column("state", "État : scheduled (programmée), open (ouverte), closed (close)."),
-    Column("opens_at", "Ouverture du vote (ISO 8601, UTC)."),
-    Column("closes_at", "Clôture du vote (ISO 8601, UTC)."),
+    Column("opens_at", "Ouverture du vote (ISO 8601, heure du territoire)."),
+    Column("closes_at", "Clôture du vote (ISO 8601, heure du territoire)."),
     Column("quorum", "Part des habitant·es qui doivent participer (de 0 à 1)."),
     Column("eligible", "Habitant·es appelé·es à voter, à la clôture."),
     Column("voters", "Votant·es, à la clôture."),

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.convert.experiments import IndicatorCopy, experiment_to_as, experiment_url
 from node.domain.ids import new_id
+from node.domain.local_time import today
 from node.domain.participation import (
     ExperimentState,
     ProposalState,
@@ -282,13 +283,13 @@ async def add_milestone(
 async def complete_milestone(
     runtime: Runtime, account: Account, experiment_id: str, milestone_id: str
 ) -> None:
-    """A facilitator marks a step done today."""
+    """A facilitator marks a step done today (the territory's today)."""
     async with runtime.sessions.begin() as session:
         experiment = await editable_experiment(session, account, experiment_id)
         milestone = await session.get(Milestone, milestone_id)
         if milestone is None or milestone.experiment_id != experiment.id:
             raise NoSuchExperiment(milestone_id)
-        milestone.done_on = milestone.done_on or utcnow().date()
+        milestone.done_on = milestone.done_on or today(runtime.config.territory.zone)
 
 
 async def set_progress(

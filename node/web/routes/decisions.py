@@ -6,12 +6,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from node.convert.decisions import local_time, territory_zone
 from node.domain.forms import Form
 from node.domain.participation import DecisionMethod
 from node.services.participation.decision_views import (
@@ -44,7 +42,6 @@ _ID = r"{id:[0-9a-z]{26}}"
 STATE_LABELS = {"scheduled": "Programmée", "open": "Ouverte", "closed": "Close"}
 METHOD_LABELS = {"majority": "Vote à la majorité", "consent": "Consentement"}
 LOGIN_TO_VOTE = "Seul·es les habitant·es connecté·es peuvent voter : connectez-vous."
-BAD_MOMENT = "Entrez une date et une heure, par exemple 2026-04-15 18:00."
 
 
 def _labels() -> dict[str, Any]:
@@ -52,25 +49,7 @@ def _labels() -> dict[str, Any]:
     return {
         "state_labels": STATE_LABELS,
         "method_labels": METHOD_LABELS,
-        "local": local_time,
     }
-
-
-def _moment(form: Form, name: str, *, required: bool) -> datetime | None:
-    """A date and time from <input type="datetime-local">, on the territory's clock."""
-    raw = str(form.data.get(name, "")).strip()
-    if not raw:
-        if required:
-            form.errors[name] = "Ce champ est obligatoire."
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace(" ", "T"))
-    except ValueError:
-        form.errors[name] = BAD_MOMENT
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=territory_zone())
-    return moment
 
 
 @routes.get("/decisions")
@@ -129,8 +108,9 @@ async def decision_new_post(request: web.Request) -> web.StreamResponse:
     proposal_id = form.text("proposal", max_length=26)
     question = form.text("question", max_length=300)
     method = form.choice("method", [m.value for m in DecisionMethod])
-    opens_at = _moment(form, "opens_at", required=False)
-    closes_at = _moment(form, "closes_at", required=True)
+    zone = request.app[config_key].territory.zone
+    opens_at = form.moment("opens_at", zone, required=False)
+    closes_at = form.moment("closes_at", zone)
     quorum = form.number("quorum", minimum=0, maximum=100)
     if form.errors:
         return await _new_page(request, values, form.errors, status=400)

@@ -10,8 +10,8 @@ from aiohttp import web
 
 from instance_config import InstanceConfig
 from node import __version__
-from node.convert.notes import iso
 from node.convert.objects import territory_uri
+from node.domain.local_time import local_iso
 from node.services.pages.activity_feed import (
     FEED_SIZE,
     ActivityEntry,
@@ -54,13 +54,14 @@ def entry_summary(entry: ActivityEntry, _: Translate) -> str:
 def atom_feed(
     config: InstanceConfig, entries: Sequence[ActivityEntry], _: Translate, language: str
 ) -> bytes:
-    """The Atom document: the feed's metadata, then one entry per object, newest first."""
-    base = config.node.base_url
+    """The Atom document: the feed's metadata, then one entry per object, newest first; its
+    times are on the territory's clock, with their offset (RFC 3339 allows both)."""
+    base, zone = config.node.base_url, config.territory.zone
     feed = ET.Element(f"{{{ATOM}}}feed", {_XML_LANG: language})
     _add(feed, "id", base + FEED_PATH)
     _add(feed, "title", config.territory.name)
     _add(feed, "subtitle", _("Activité publique du territoire"))
-    _add(feed, "updated", iso(entries[0].at if entries else utcnow()))
+    _add(feed, "updated", local_iso(entries[0].at if entries else utcnow(), zone))
     _add(feed, "link", rel="self", type=ATOM_TYPE, href=base + FEED_PATH)
     _add(feed, "link", rel="alternate", type="text/html", href=base + "/")
     author = _add(feed, "author")
@@ -71,7 +72,7 @@ def atom_feed(
         element = _add(feed, "entry")
         _add(element, "id", entry.uri)
         _add(element, "title", f"{_(entry.kind_label)} : {entry.title}")
-        _add(element, "updated", iso(entry.at))
+        _add(element, "updated", local_iso(entry.at, zone))
         _add(element, "link", rel="alternate", type="text/html", href=entry.uri)
         _add(element, "category", term=entry.kind, label=_(entry.kind_label))
         _add(element, "summary", entry_summary(entry, _))

@@ -175,7 +175,8 @@ async def import_post(request: web.Request) -> web.StreamResponse:
     sessions, config = request.app[sessions_key], request.app[config_key]
     try:
         if kind == "observations":
-            report = await import_observations(sessions, config, account, data, territory_today())
+            today = territory_today(config)
+            report = await import_observations(sessions, config, account, data, today)
         else:
             report = await import_indicators(sessions, config, account, data)
     except NotAllowed as exc:
@@ -218,7 +219,7 @@ async def _indicator_html(
         "may": await may_keep_indicators(sessions, _me(request)),
         "failed": failed or {},
         "notice": notice,
-        "today": territory_today(),
+        "today": territory_today(request.app[config_key]),
         "computed_note": COMPUTED_NOTE,
         "labels": LABELS,
     }
@@ -265,11 +266,11 @@ async def _act(request: web.Request, name: str) -> web.StreamResponse:
     try:
         if name == "observation":
             created = await record_observation(
-                sessions, config, account, slug, read_observation(posted, territory_today())
+                sessions, config, account, slug, read_observation(posted, territory_today(config))
             )
             done = "recorded" if created else "corrected"
         elif name == "compute":
-            await compute_now(sessions, config, account, slug, territory_today())
+            await compute_now(sessions, config, account, slug, territory_today(config))
             done = "computed"
         else:
             data = read_indicator({**posted, "slug": slug})

@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from instance_config import InstanceConfig
-from node.convert.decisions import local_time
 from node.convert.indicators import (
     indicator_to_as,
     indicator_url,
@@ -38,10 +37,10 @@ from node.domain.indicators import (
     target_reached,
     trend,
 )
+from node.domain.local_time import today
 from node.services.participation.circles import can_facilitate
 from node.services.participation.decision_views import eligible_residents
 from node.services.participation.needs import NotAllowed
-from node.storage.base import utcnow
 from node.storage.models import (
     Account,
     Decision,
@@ -385,6 +384,6 @@ async def observation_document(
         return observation_to_as(config, row[0], row[1]) if row else None
 
 
-def territory_today() -> date:
+def territory_today(config: InstanceConfig) -> date:
     """Today on the territory's clock: the latest day an observation may be dated."""
-    return local_time(utcnow()).date()
+    return today(config.territory.zone)
