@@ -112,6 +112,21 @@ def _outcome_words(words: dict[str, str], result: dict[str, Any]) -> str:
     return words["not_adopted"]
 
 
+def decision_outcome(result: dict[str, Any]) -> str:
+    """The result in one token, as the closed `Question` carries it in `outcome`.
+
+    >>> decision_outcome({"adopted": True, "quorum_reached": True})
+    'adopted'
+    >>> decision_outcome({"adopted": False, "quorum_reached": False})
+    'no_quorum'
+    """
+    if result.get("adopted"):
+        return "adopted"
+    if not result.get("quorum_reached", True):
+        return "no_quorum"
+    return "not_adopted"
+
+
 def option_labels(method: str) -> list[tuple[str, str]]:
     """The (token, French label) options of a method, in display order."""
     return list(CHOICES[DecisionMethod(method)])
@@ -182,6 +197,8 @@ def decision_to_as(
         extra["closed"] = iso(decision.closes_at)
         if "eligible" in result:
             extra["eligibleCount"] = result["eligible"]
+        if result:  # for neighbouring territories' pages, which show the result
+            extra["outcome"] = decision_outcome(result)
     return maillage_object(
         config,
         as_type="Question",
