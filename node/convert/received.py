@@ -18,13 +18,22 @@ _KINDS = {
 _PROPOSAL_KINDS = ("need", "proposal", "amendment")
 
 
-def raw_document(row: RemoteObject) -> dict[str, Any]:
-    """The object as received, or {} when its JSON is not an object."""
+def json_object(raw: str) -> dict[str, Any]:
+    """A stored JSON text as an object, or {} when it is not one.
+
+    >>> json_object('{"a": 1}'), json_object("[1]"), json_object("{")
+    ({'a': 1}, {}, {})
+    """
     try:
-        document = json.loads(row.raw)
+        document = json.loads(raw)
     except ValueError:
         return {}
     return document if isinstance(document, dict) else {}
+
+
+def raw_document(row: RemoteObject) -> dict[str, Any]:
+    """The object as received, or {} when its JSON is not an object."""
+    return json_object(row.raw)
 
 
 def received_kind(row: RemoteObject) -> str:

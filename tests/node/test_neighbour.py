@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from node.convert.received_decisions import MAX_OPTIONS, question_from_as
 from node.services.federation.following import follow
 from node.services.participation.decisions import close_due_decisions
 from node.storage.base import utcnow
@@ -21,6 +22,7 @@ from node.storage.models import (
     ExperimentIndicator,
     ExternalAnswer,
     Proposal,
+    RemoteObject,
     RemoteVote,
     Vote,
 )
@@ -127,6 +129,8 @@ async def test_a_resident_of_b_answers_a_decision_of_a_into_its_separate_tally(
     assert await a.rows(Vote) == []
     tally = await page(a, f"/decisions/{decision_id}")
     assert "Réponses venues du fédivers (non contraignantes)" in tally
+    # A's Update of the Question, with its new non-binding tally, reached B
+    assert "Réponses venues d&#39;ailleurs (non contraignantes) : 1." in await page(b, remote_page)
 
     # A's resident votes, A closes the decision: B shows the result and the answer given
     assert (await vote(a.client, decision_id, "for")).status == 302
@@ -249,3 +253,37 @@ async def test_a_successful_experiment_of_a_shows_its_outcome_on_b_and_filters(
     english = await page(b, "/experiments?outcome=success&lang=en")
     assert "All experiments" in english and "Result: success</strong>" in english
     assert "recommendation: adapt" in english and "(target 40 · not reached)" in english
+
+
+async def test_a_hostile_question_is_shown_as_text(territory: Any) -> None:
+    b = await territory("Saint-B")
+    uri = "http://127.0.0.1:9/decisions/1"
+    document = {
+        "id": uri,
+        "type": "Question",
+        "additionalType": "tc:Decision",
+        "name": "Un vote",
+        "url": "javascript:alert(1)",
+        "oneOf": [{"type": "Note", "name": f"<b>Option</b> {n}"} for n in range(500)]
+        + [{"name": 3}, "x", {"type": "Note", "name": "<b>Option</b> 1"}],
+        "endTime": "bientôt",
+        "outcome": "<script>",
+        "externalTally": {"Oui": "beaucoup", "Non": -4},
+    }
+    async with b.client.app[sessions_key].begin() as session:
+        session.add(
+            RemoteObject(
+                uri=uri,
+                kind="tc:Decision",
+                actor_uri="http://127.0.0.1:9/actors/territoire",
+                name="Un vote",
+                raw=json.dumps(document),
+            )
+        )
+    row = (await b.rows(RemoteObject))[0]
+    question = question_from_as(document)
+    assert len(question.options) == MAX_OPTIONS and question.options[0] == "Option 0"
+    assert question.closes_at is None and question.outcome == "" and question.external_total == 0
+    html = await page(b, f"/decisions/remote/{row.id}")
+    assert "javascript:" not in html and "<b>Option" not in html
+    assert html.count('name="choice"') == MAX_OPTIONS

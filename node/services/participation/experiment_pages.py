@@ -23,10 +23,8 @@ from node.services.participation.circles import CIRCLE_FACILITATOR, can_facilita
 from node.services.participation.experiments import experiment_document, origin_territories
 from node.services.participation.history import history_of
 from node.services.participation.received_experiments import (
-    EXPERIMENT_KIND,
     RemoteExperimentView,
-    experiment_views,
-    received_evaluations,
+    received_listing,
 )
 from node.services.participation.replication import ReplicationSummary, replications_of
 from node.services.runtime import Runtime
@@ -214,22 +212,12 @@ async def experiment_listing(
             .outerjoin(Evaluation, Evaluation.experiment_id == Experiment.id)
             .order_by(Experiment.created_at.desc())
         )
-        remote_query = (
-            select(RemoteObject)
-            .where(RemoteObject.kind == EXPERIMENT_KIND, ~RemoteObject.deleted)
-            .order_by(RemoteObject.updated.desc())
-            .limit(REMOTE_LIMIT)
-        )
-        evaluations = await received_evaluations(session)
         if outcome:
             local_query = local_query.where(Evaluation.outcome == outcome)
-            evaluated = [uri for uri, e in evaluations.items() if e.outcome == outcome]
-            remote_query = remote_query.where(RemoteObject.uri.in_(evaluated))
         local = await session.execute(local_query)
-        received = list(await session.scalars(remote_query))
         return ExperimentListing(
             local=[(experiment, int(n), result) for experiment, n, result in local],
-            remote=await experiment_views(session, received, evaluations),
+            remote=await received_listing(session, outcome, REMOTE_LIMIT),
             may_facilitate=await facilitates_somewhere(session, account),
             outcome=outcome,
         )

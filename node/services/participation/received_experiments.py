@@ -16,14 +16,15 @@ from node.convert.experiments import (
     indicator_changes_from_as,
     received_evaluation_from_as,
 )
-from node.convert.received import raw_document
+from node.convert.received import json_object, raw_document
+from node.domain.participation import ExperimentState
 from node.storage.models import Experiment, RemoteActor, RemoteObject
-from protocols.activitystreams import web_link
+from protocols.activitystreams import id_of, origin_of, web_link
 
 EXPERIMENT_KIND = "tc:Experiment"
 EVALUATION_KIND = "tc:Evaluation"
-#: How many received evaluations are read to find the experiments' outcomes.
-EVALUATION_SCAN = 1000
+#: How many concluded experiments an outcome filter looks through.
+CONCLUDED_SCAN = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,30 +44,43 @@ class RemoteExperimentView:
         return web_link(self.item.url, self.item.uri)
 
 
-async def received_evaluations(session: AsyncSession) -> dict[str, ReceivedEvaluation]:
-    """Evaluated experiment's id -> its latest received evaluation (by the experiment's own
-    node: an evaluation of another server's experiment is not taken)."""
-    rows = await session.scalars(
-        select(RemoteObject)
-        .where(RemoteObject.kind == EVALUATION_KIND, ~RemoteObject.deleted)
-        .order_by(RemoteObject.updated.desc())
-        .limit(EVALUATION_SCAN)
-    )
+async def evaluations_of(
+    session: AsyncSession, experiments: list[tuple[str, str]]
+) -> dict[str, ReceivedEvaluation]:
+    """Experiment id -> its evaluation as received, for (id, raw JSON) of experiments: the
+    one the experiment's document names in `evaluation` (on its own server), when that
+    arrived too and evaluates it."""
+    links: dict[str, str] = {}
+    for uri, raw in experiments:
+        link = id_of(json_object(raw).get("evaluation"))
+        if link and origin_of(link) == origin_of(uri):
+            links[link] = uri
+    if not links:
+        return {}
     found: dict[str, ReceivedEvaluation] = {}
-    for row in rows:
-        evaluation = received_evaluation_from_as(raw_document(row))
-        if evaluation is not None and evaluation.uri == row.uri:
-            found.setdefault(evaluation.evaluates, evaluation)
+    stored = await session.execute(
+        select(RemoteObject.uri, RemoteObject.raw).where(
+            RemoteObject.uri.in_(list(links)),
+            RemoteObject.kind == EVALUATION_KIND,
+            ~RemoteObject.deleted,
+        )
+    )
+    for uri, raw in stored:
+        evaluation = received_evaluation_from_as(json_object(raw))
+        if evaluation is not None and evaluation.uri == uri and evaluation.evaluates == links[uri]:
+            found[evaluation.evaluates] = evaluation
     return found
 
 
 async def experiment_views(
     session: AsyncSession,
     rows: list[RemoteObject],
-    evaluations: dict[str, ReceivedEvaluation],
+    evaluations: dict[str, ReceivedEvaluation] | None = None,
 ) -> list[RemoteExperimentView]:
     """The views of received experiments: territory names, whether we replicate them, their
     evaluations and indicator changes."""
+    if evaluations is None:
+        evaluations = await evaluations_of(session, [(row.uri, row.raw) for row in rows])
     names = {
         a.uri: a.name or a.username
         for a in await session.scalars(
@@ -92,6 +106,30 @@ async def experiment_views(
     ]
 
 
+async def received_listing(
+    session: AsyncSession, outcome: str, limit: int
+) -> list[RemoteExperimentView]:
+    """The latest received experiments; with `outcome`, the latest concluded ones whose
+    evaluation has that outcome (among the CONCLUDED_SCAN latest concluded)."""
+    alive = (RemoteObject.kind == EXPERIMENT_KIND, ~RemoteObject.deleted)
+    newest = RemoteObject.updated.desc()
+    if not outcome:
+        query = select(RemoteObject).where(*alive).order_by(newest).limit(limit)
+        return await experiment_views(session, list(await session.scalars(query)))
+    concluded = await session.execute(
+        select(RemoteObject.uri, RemoteObject.raw)
+        .where(*alive, RemoteObject.state == ExperimentState.CONCLUDED.value)
+        .order_by(newest)
+        .limit(CONCLUDED_SCAN)
+    )
+    evaluations = await evaluations_of(session, [(uri, raw) for uri, raw in concluded])
+    kept = [uri for uri, evaluation in evaluations.items() if evaluation.outcome == outcome]
+    rows = await session.scalars(
+        select(RemoteObject).where(RemoteObject.uri.in_(kept)).order_by(newest).limit(limit)
+    )
+    return await experiment_views(session, list(rows), evaluations)
+
+
 async def received_experiment(
     sessions: async_sessionmaker[AsyncSession], url: str
 ) -> RemoteExperimentView | None:
@@ -106,7 +144,4 @@ async def received_experiment(
                 )
             )
         ).first()
-        if row is None:
-            return None
-        evaluations = await received_evaluations(session)
-        return (await experiment_views(session, [row], evaluations))[0]
+        return (await experiment_views(session, [row]))[0] if row is not None else None
