@@ -21,6 +21,7 @@ from node.storage.models import (
     Decision,
     ExperimentIndicator,
     ExternalAnswer,
+    OutboxEntry,
     Proposal,
     RemoteObject,
     RemoteVote,
@@ -121,6 +122,10 @@ async def test_a_resident_of_b_answers_a_decision_of_a_into_its_separate_tally(
     assert "Vous avez répondu : <strong>Pour</strong>" in await page(b, remote_page)
     answers = await b.rows(RemoteVote)
     assert [(v.question_uri, v.choice) for v in answers] == [(question, "Pour")]
+    sent = json.loads((await b.rows(OutboxEntry, OutboxEntry.type == "Create"))[-1].body)
+    assert sent["actor"] == f"{b.base}/actors/ana" and sent["to"] == [a.actor]
+    assert sent["object"]["name"] == "Pour" and sent["object"]["inReplyTo"] == question
+    assert "content" not in sent["object"] and "#votes/" in sent["object"]["id"]
     await pump(a, b)
 
     # A counts it apart, from the resident's own actor, never in the binding votes
