@@ -9,6 +9,7 @@ answers travel apart in `externalTally`, never mixed with the binding count.
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from typing import Any
 
 from instance_config import InstanceConfig
@@ -100,13 +101,28 @@ def _outcome_words(words: dict[str, str], result: dict[str, Any]) -> str:
     return words["not_adopted"]
 
 
+def decision_outcome(result: dict[str, Any]) -> str:
+    """The result in one token, as the closed `Question` carries it in `outcome`.
+
+    >>> decision_outcome({"adopted": True, "quorum_reached": True})
+    'adopted'
+    >>> decision_outcome({"adopted": False, "quorum_reached": False})
+    'no_quorum'
+    """
+    if result.get("adopted"):
+        return "adopted"
+    if not result.get("quorum_reached", True):
+        return "no_quorum"
+    return "not_adopted"
+
+
 def option_labels(method: str) -> list[tuple[str, str]]:
     """The (token, French label) options of a method, in display order."""
     return list(CHOICES[DecisionMethod(method)])
 
 
-def _moment_text(moment: datetime) -> str:
-    return local_time(moment).strftime("%d/%m/%Y %H:%M")
+def _moment_text(config: InstanceConfig, moment: datetime) -> str:
+    return local_text(moment, config.territory.zone, "%d/%m/%Y %H:%M")
 
 
 def _content(
@@ -135,7 +151,8 @@ def _content(
         paragraphs.append(html.escape(f"{summary} {counts}."))
     residents = words["residents"].format(territory=html.escape(config.territory.name), link=link)
     window = shared["between"].format(
-        start=_moment_text(decision.opens_at), end=_moment_text(decision.closes_at)
+        start=_moment_text(config, decision.opens_at),
+        end=_moment_text(config, decision.closes_at),
     )
     return readable_content(
         title=decision.question,
@@ -191,6 +208,8 @@ def decision_to_as(
         extra["closed"] = iso(decision.closes_at)
         if "eligible" in result:
             extra["eligibleCount"] = result["eligible"]
+        if result:  # for neighbouring territories' pages, which show the result
+            extra["outcome"] = decision_outcome(result)
     return maillage_object(
         config,
         as_type="Question",

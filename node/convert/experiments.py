@@ -19,7 +19,7 @@ from instance_config import InstanceConfig
 from node.convert.fediverse_html import period, readable_content, words
 from node.convert.objects import maillage_object
 from node.storage.models import Evaluation, Experiment, ExperimentIndicator, Measurement
-from protocols.activitystreams import id_of, ids_of
+from protocols.activitystreams import id_of, ids_of, origin_of
 from protocols.html import html_to_text, text_to_html
 from protocols.jsonld.project_context import document_context
 
@@ -383,3 +383,85 @@ def evaluation_from_as(document: dict[str, Any]) -> tuple[str, str] | None:
     if evaluated is None or outcome not in OUTCOMES:
         return None
     return evaluated, str(outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorChange:
+    """Where an indicator of a received experiment went: from its baseline to its latest
+    value (None before the first measurement), against its target."""
+
+    name: str
+    unit: str
+    baseline: float
+    latest: float | None
+    target: float
+    direction: str
+
+    @property
+    def reached(self) -> bool | None:
+        """Whether the latest value meets the target (None before any measurement)."""
+        if self.latest is None:
+            return None
+        if self.direction == "decrease":
+            return self.latest <= self.target
+        return self.latest >= self.target
+
+
+def indicator_changes_from_as(document: dict[str, Any]) -> list[IndicatorChange]:
+    """Each well-formed indicator of a received experiment, baseline -> latest.
+
+    >>> doc = {"indicators": [{"name": "Trajets", "direction": "increase",
+    ...     "baseline": {"value": 0, "unitText": "trajets"}, "targetValue": {"value": 40},
+    ...     "latest": {"value": 52}}, {"name": "x"}]}
+    >>> [(c.name, c.unit, c.baseline, c.latest, c.reached) for c in indicator_changes_from_as(doc)]
+    [('Trajets', 'trajets', 0.0, 52.0, True)]
+    """
+    raw = document.get("indicators")
+    changes = []
+    for node in raw[:MAX_REMOTE_INDICATORS] if isinstance(raw, list) else []:
+        copy = indicator_from_as(node)
+        if copy is None:
+            continue
+        latest, _ = _value_of(node.get("latest"))
+        changes.append(
+            IndicatorChange(
+                copy.name, copy.unit, copy.baseline, latest, copy.target, copy.direction
+            )
+        )
+    return changes
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedEvaluation:
+    """The evaluation of another territory's experiment, as received."""
+
+    uri: str
+    #: the experiment it evaluates
+    evaluates: str
+    outcome: str
+    #: generalise, adapt or stop; "" when the document gives none we know
+    recommendation: str
+
+
+def received_evaluation_from_as(document: dict[str, Any]) -> ReceivedEvaluation | None:
+    """A received evaluation of an experiment on the evaluation's own server, or None.
+
+    >>> received_evaluation_from_as({"id": "https://a.example/evaluations/1",
+    ...     "evaluates": "https://a.example/experiments/1", "outcome": "success",
+    ...     "recommendation": "generalise"}).recommendation
+    'generalise'
+    >>> received_evaluation_from_as({"id": "https://a.example/evaluations/1",
+    ...     "evaluates": "https://b.example/experiments/1", "outcome": "success"}) is None
+    True
+    """
+    parsed = evaluation_from_as(document)
+    uri = id_of(document)
+    if parsed is None or uri is None or origin_of(parsed[0]) != origin_of(uri):
+        return None
+    recommendation = document.get("recommendation")
+    return ReceivedEvaluation(
+        uri=uri,
+        evaluates=parsed[0],
+        outcome=parsed[1],
+        recommendation=str(recommendation) if recommendation in RECOMMENDATIONS else "",
+    )

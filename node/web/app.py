@@ -55,6 +55,7 @@ from node.web.routes import (
     open_data,
     pages,
     proposals,
+    remote_decisions,
     wellknown,
 )
 
@@ -92,6 +93,7 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
         needs,
         proposals,
         decisions,
+        remote_decisions,
         experiments,
         offers,
         feed,

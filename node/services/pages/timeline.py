@@ -25,7 +25,8 @@ class NoteView:
     boosts: int
 
 
-async def _author_names(session: AsyncSession, uris: list[str]) -> dict[str, str]:
+async def author_names(session: AsyncSession, uris: list[str]) -> dict[str, str]:
+    """Display names of cached remote actors (their handle when they have no name)."""
     rows = await session.execute(
         select(RemoteActor.uri, RemoteActor.name, RemoteActor.username, RemoteActor.domain).where(
             RemoteActor.uri.in_(uris)
@@ -57,7 +58,7 @@ async def note_view(sessions: async_sessionmaker[AsyncSession], uri: str) -> Not
                 )
             ).all()
         )
-        names = await _author_names(session, [note.author_uri] + [r.author_uri for r in replies])
+        names = await author_names(session, [note.author_uri] + [r.author_uri for r in replies])
     return NoteView(
         note=note,
         author_name=names.get(note.author_uri, ""),
@@ -165,24 +166,3 @@ async def public_activity(
 
 def _without_context(activity: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in activity.items() if k != "@context"}
-
-
-async def followed_posts(
-    sessions: async_sessionmaker[AsyncSession], local_actor_uri: str, limit: int = 20
-) -> list[tuple[Note, str]]:
-    """Recent public posts of the actors the territory follows, with their authors' names."""
-    async with sessions() as session:
-        followed = select(Follow.followed_uri).where(
-            Follow.follower_uri == local_actor_uri, Follow.state == "accepted"
-        )
-        notes = list(
-            await session.scalars(
-                select(Note)
-                .where(Note.author_uri.in_(followed), Note.deleted_at.is_(None))
-                .where(Note.visibility.in_(("public", "unlisted")))
-                .order_by(Note.published.desc())
-                .limit(limit)
-            )
-        )
-        names = await _author_names(session, [n.author_uri for n in notes])
-    return [(note, names.get(note.author_uri, note.author_uri)) for note in notes]

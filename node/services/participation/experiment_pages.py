@@ -22,6 +22,10 @@ from node.domain.participation import ExperimentState, ProposalState, allowed_ne
 from node.services.participation.circles import CIRCLE_FACILITATOR, can_facilitate
 from node.services.participation.experiments import experiment_document, origin_territories
 from node.services.participation.history import history_of
+from node.services.participation.received_experiments import (
+    RemoteExperimentView,
+    received_listing,
+)
 from node.services.participation.replication import ReplicationSummary, replications_of
 from node.services.runtime import Runtime
 from node.storage.models import (
@@ -34,7 +38,6 @@ from node.storage.models import (
     Measurement,
     Milestone,
     Proposal,
-    RemoteActor,
     RemoteObject,
     StateChange,
 )
@@ -167,26 +170,15 @@ async def experiment_page(
 
 
 @dataclass(frozen=True, slots=True)
-class RemoteExperimentView:
-    """An experiment received from another territory, for the list."""
-
-    item: RemoteObject
-    territory: str
-    adopted: bool
-
-    @property
-    def link(self) -> str:
-        """Its page on its territory's node."""
-        return web_link(self.item.url, self.item.uri)
-
-
-@dataclass(frozen=True, slots=True)
 class ExperimentListing:
     """The /experiments page: ours (with their indicator count) and other territories'."""
 
-    local: list[tuple[Experiment, int]]
+    #: (experiment, indicator count, its evaluation's outcome or None)
+    local: list[tuple[Experiment, int, str | None]]
     remote: list[RemoteExperimentView]
     may_facilitate: bool
+    #: the outcome the list is filtered to ("" for every experiment)
+    outcome: str = ""
 
 
 async def facilitates_somewhere(session: AsyncSession, account: Account | None) -> bool:
@@ -204,48 +196,30 @@ async def facilitates_somewhere(session: AsyncSession, account: Account | None) 
 
 
 async def experiment_listing(
-    sessions: async_sessionmaker[AsyncSession], account: Account | None
+    sessions: async_sessionmaker[AsyncSession], account: Account | None, outcome: str = ""
 ) -> ExperimentListing:
-    """Local experiments (newest first) and the latest received from other territories."""
+    """Local experiments (newest first) and the latest received from other territories, with
+    their outcomes; with `outcome` (success, partial...), only the experiments evaluated so."""
     async with sessions() as session:
         counts = (
             select(ExperimentIndicator.experiment_id, func.count().label("n"))
             .group_by(ExperimentIndicator.experiment_id)
             .subquery()
         )
-        local = await session.execute(
-            select(Experiment, func.coalesce(counts.c.n, 0))
+        local_query = (
+            select(Experiment, func.coalesce(counts.c.n, 0), Evaluation.outcome)
             .outerjoin(counts, counts.c.experiment_id == Experiment.id)
+            .outerjoin(Evaluation, Evaluation.experiment_id == Experiment.id)
             .order_by(Experiment.created_at.desc())
         )
-        received = list(
-            await session.scalars(
-                select(RemoteObject)
-                .where(RemoteObject.kind == "tc:Experiment", ~RemoteObject.deleted)
-                .order_by(RemoteObject.updated.desc())
-                .limit(REMOTE_LIMIT)
-            )
-        )
-        names = {
-            a.uri: a.name or a.username
-            for a in await session.scalars(
-                select(RemoteActor).where(RemoteActor.uri.in_([r.actor_uri for r in received]))
-            )
-        }
-        adopted = set(
-            await session.scalars(
-                select(Experiment.derived_from).where(
-                    Experiment.derived_from.in_([r.uri for r in received])
-                )
-            )
-        )
+        if outcome:
+            local_query = local_query.where(Evaluation.outcome == outcome)
+        local = await session.execute(local_query)
         return ExperimentListing(
-            local=[(experiment, int(n)) for experiment, n in local],
-            remote=[
-                RemoteExperimentView(r, names.get(r.actor_uri, r.actor_uri), r.uri in adopted)
-                for r in received
-            ],
+            local=[(experiment, int(n), result) for experiment, n, result in local],
+            remote=await received_listing(session, outcome, REMOTE_LIMIT),
             may_facilitate=await facilitates_somewhere(session, account),
+            outcome=outcome,
         )
 
 

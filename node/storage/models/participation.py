@@ -213,6 +213,25 @@ class ExternalAnswer(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class RemoteVote(Base):
+    """A resident's answer to another territory's decision, sent from the resident's own actor
+    as a poll answer (that territory counts it apart, non-binding); one per resident and
+    decision, a new answer replacing the previous one while the decision is open."""
+
+    __tablename__ = "remote_votes"
+    __table_args__ = (UniqueConstraint("account_id", "question_uri"),)
+
+    id: Mapped[str] = _id_column()
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    #: the other territory's `Question`
+    question_uri: Mapped[str] = mapped_column(String(2048), index=True)
+    #: the option's name, as sent (and as the Question names it)
+    choice: Mapped[str] = mapped_column(String(500))
+    #: the last Create sent with this answer
+    activity_uri: Mapped[str] = mapped_column(String(2048))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Experiment(Base):
     """A local experiment: from an adopted proposal, or derived from another territory's."""
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from node.convert.received_decisions import OUTCOME_LABELS
 from node.domain.forms import Form
 from node.domain.participation import DecisionMethod
 from node.services.participation.decision_views import (
@@ -28,6 +29,7 @@ from node.services.participation.decisions import (
     cast_vote,
     open_decision,
 )
+from node.services.participation.remote_decisions import followed_decisions
 from node.storage.base import utcnow
 from node.web.auth import current_account, require_role
 from node.web.keys import config_key, runtime_key, sessions_key
@@ -54,7 +56,8 @@ def _labels() -> dict[str, Any]:
 
 @routes.get("/decisions")
 async def decisions_get(request: web.Request) -> web.StreamResponse:
-    """Every decision: open ones first on the page, then the scheduled and the closed."""
+    """Every decision: open ones first on the page, then the scheduled and the closed; then
+    the open and closed decisions of the territories we follow, as last received."""
     rows = await recent_decisions(request.app[sessions_key])
     now = utcnow()
     groups: dict[str, list[Any]] = {"open": [], "scheduled": [], "closed": []}
@@ -64,7 +67,16 @@ async def decisions_get(request: web.Request) -> web.StreamResponse:
     can_open = signed is not None and await may_open_decisions(
         request.app[sessions_key], signed.account
     )
-    context = {"groups": groups, "can_open": can_open, **_labels()}
+    followed = await followed_decisions(
+        request.app[runtime_key], signed.account if signed else None, now
+    )
+    context = {
+        "groups": groups,
+        "can_open": can_open,
+        "followed": followed,
+        "outcome_labels": OUTCOME_LABELS,
+        **_labels(),
+    }
     return render(request, "decisions/list.html", context)
 
 

@@ -47,6 +47,7 @@ from node.services.participation.experiments import (
     update_indicator,
 )
 from node.services.participation.needs import FACILITATORS_ONLY, NotAllowed, ParticipationError
+from node.services.participation.received_experiments import received_experiment
 from node.services.participation.replication import AdoptionInput, adopt_experiment
 from node.services.runtime import Runtime
 from node.storage.models import Account
@@ -63,6 +64,7 @@ _ID = "{id:[0-9a-z]{26}}"
 INDICATOR_ROWS = 3
 LABELS = PAGE_LABELS
 Posted = MultiDictProxy[Any]
+UNKNOWN_OUTCOME = "Choisissez un des résultats proposés : succès, partiel, échec, non concluant."
 #: where the page scrolls back to after a form, when not the section named like the form
 ANCHORS = {"measurement": "indicators", "indicator-edit": "indicators"}
 
@@ -117,9 +119,14 @@ def _read_experiment(form: Form) -> ExperimentInput:
 
 @routes.get("/experiments")
 async def experiments_get(request: web.Request) -> web.StreamResponse:
-    """Our experiments, and those received from the territories we follow."""
-    listing = await experiment_listing(request.app[sessions_key], _me(request))
-    return render(request, "experiments/list.html", {"listing": listing, "labels": LABELS})
+    """Our experiments, and those received from the territories we follow, with their
+    outcomes; ?outcome=success (or partial, failure, inconclusive) keeps only those."""
+    outcome = request.query.get("outcome", "")
+    if outcome and outcome not in OUTCOMES:
+        raise web.HTTPBadRequest(text=UNKNOWN_OUTCOME)
+    listing = await experiment_listing(request.app[sessions_key], _me(request), outcome)
+    context = {"listing": listing, "labels": LABELS, "outcomes": OUTCOMES}
+    return render(request, "experiments/list.html", context | {"number": format_number})
 
 
 async def _new_form(
@@ -174,10 +181,13 @@ async def _adopt_form(
     choices = await new_experiment_choices(request.app[sessions_key], account, None)
     if not choices.may_facilitate:
         return _refused(request, FACILITATORS_ONLY)
+    url = str(values.get("url", ""))
+    received = await received_experiment(request.app[sessions_key], url) if url else None
+    context = {"choices": choices, "values": values, "errors": errors, "received": received}
     return render(
         request,
         "experiments/adopt.html",
-        {"choices": choices, "values": values, "errors": errors},
+        context | {"labels": LABELS, "number": format_number},
         status=400 if errors else 200,
     )
 

@@ -8,7 +8,8 @@ from node.convert.urls import actor_id, handle_of
 from node.domain.actors import ActorKind
 from node.services.instance.directory import find_actor_of_kind
 from node.services.pages.activity_feed import activity_of
-from node.services.pages.timeline import follow_page, followed_posts, recent_local_notes
+from node.services.pages.followed import followed_activity
+from node.services.pages.timeline import follow_page, recent_local_notes
 from node.web.keys import config_key, sessions_key
 from node.web.render import render
 from protocols.html import text_to_html
@@ -40,7 +41,7 @@ async def home_get(request: web.Request) -> web.StreamResponse:
             "description_html": text_to_html(config.territory.description),
             "timeline": await activity_of(sessions, territory_uri, TIMELINE_SIZE),
             "announcements": await recent_local_notes(sessions),
-            "followed_posts": await followed_posts(sessions, territory_uri),
+            "followed": await followed_activity(sessions, territory_uri),
             "followers": followers,
             "following": following,
         },
