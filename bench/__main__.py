@@ -19,12 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import crash, fanout, inbox
+from bench import bundles, crash, fanout, inbox
 
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "inbox": inbox.run,
     "fanout": fanout.run,
     "crash": crash.run,
+    "bundles": bundles.run,
 }
 
 

@@ -9,6 +9,7 @@ HTTP inbox uses, so an activity carried by hand has the same effects as one deli
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from federation.bundles.entries import (
     check_actor,
     parse_line,
 )
+from federation.ports import ReceivedActivity
 from node.convert.actors import actor_to_as
 from node.convert.circles import circle_actor_to_as
 from node.convert.remote_actors import InvalidActor
@@ -49,6 +51,8 @@ from protocols.integrity import sign_document
 
 #: Outbox entries read per query while exporting.
 EXPORT_BATCH = 500
+#: Verified activities stored together while importing.
+STORE_BATCH = 200
 
 #: Called with (done, total) as entries are written or read; total may be 0 when unknown.
 Progress = Callable[[int, int], None]
@@ -147,27 +151,41 @@ async def import_bundle(
     own = origin_of(runtime.config.node.base_url)
     summary = ImportSummary()
     new: list[str] = []
-    lines = reader.lines()
+    waiting: list[ReceivedActivity] = []
+
+    async def store_waiting() -> None:
+        """Store the verified activities together: group commit shares their transactions."""
+        stored = await asyncio.gather(*(inbox.add_if_new(activity) for activity in waiting))
+        for activity, is_new in zip(waiting, stored, strict=True):
+            if is_new:
+                new.append(activity.activity_id)
+            else:
+                summary.already_known += 1
+        waiting.clear()
+
     done = 0
     try:
-        for line in lines:
+        for line in reader.lines():
             done += 1
             try:
                 if line.member == ACTORS:
                     await _import_actor(runtime, parse_line(line), keys, own, summary)
                 else:
                     activity = await check_activity(line, keys, policy)
-                    if origin_of(activity.actor) == own or not await inbox.add_if_new(activity):
+                    if origin_of(activity.actor) == own:
                         summary.already_known += 1
                     else:
-                        new.append(activity.activity_id)
+                        waiting.append(activity)
             except EntryRefused as refused:
                 summary.refused.append((line.where, str(refused)))
+            if len(waiting) >= STORE_BATCH:
+                await store_waiting()
             progress(done, _announced(reader.manifest))
     except BundleUnreadable as damaged:
         if done == 0:
             raise
         summary.damaged = str(damaged)
+    await store_waiting()
     await apply_stored(runtime, inbox, len(new))
     await _record_outcomes(runtime, new, summary)
     return summary
