@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -17,13 +18,17 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
+from federation.inbox.worker import InboxWorker, Outcome
 from instance_config import InstanceConfig
 from node.services.federation.announcements import announce
+from node.storage.base import utcnow
 from node.storage.engine import SQLITE_BUSY_TIMEOUT_MS
+from node.storage.errors import is_database_unavailable
 from node.storage.models import InboxItem
 from node.web.app import create_app
-from node.web.keys import runtime_key, sessions_key
+from node.web.keys import inbox_store_key, runtime_key, sessions_key
 from tests.conftest import BASE_URL, initialise
 from tests.node.test_inbox import note_create
 from tests.testrig.faults import SqliteWriteLock
@@ -35,6 +40,9 @@ TERRITORY = f"{BASE_URL}/actors/territoire"
 INBOX = f"{BASE_URL}/inbox"
 #: Longer than the node's SQLite busy timeout, so that its writes fail, not merely wait.
 LOCK_HELD_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000 + 1.5
+#: Longer than the busy timeout twice: a group commit that fails is tried once more, write
+#: by write (node/storage/group_commit.py), before its writers see the error.
+GROUP_LOCK_HELD_SECONDS = 2 * SQLITE_BUSY_TIMEOUT_MS / 1000 + 1.5
 #: Activities in one stream, from this many remote senders.
 STREAM, SENDERS = 600, 4
 #: Requests the stream keeps in flight.
@@ -214,6 +222,66 @@ async def test_the_workers_go_on_after_the_write_lock_was_held(
     assert worker_failures(caplog, "inbox"), "the inbox worker's failure was not logged"
     assert await healthz(node) == (200, {"status": "ok", "database": "ok"})
     await announcement_reaches(node, remote, follower, f"Après le verrou, essai {repetition}.")
+
+
+async def test_the_delivery_worker_goes_on_when_its_cursor_cannot_be_written(
+    sqlite_node: tuple[TestClient, Path],
+    remote: FakeRemote,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    node, database = sqlite_node
+    follower = remote.add_actor("follower")
+    await follow_the_territory(node, remote, follower)
+    # The other writer takes the lock as soon as the announcement is logged; the follower
+    # answers its delivery only then, so the worker's cursor move meets the lock.
+    lock = SqliteWriteLock(
+        database,
+        GROUP_LOCK_HELD_SECONDS,
+        when="SELECT count(*) FROM outbox_entries WHERE type = 'Create'",
+    ).start()
+    remote.before_answer = lambda: eventually_async(lock.taken.is_set, "the lock", within=30)
+    first = await announce(node.app[runtime_key], "Pendant le verrou.")
+
+    async def delivery_reported_stuck() -> Any:
+        status, body = await healthz(node, stall_after="1")
+        return status == 503 and "delivery" in body.get("workers", {}) and body
+
+    stuck = await eventually_async(delivery_reported_stuck, "/healthz to report it", within=30)
+    assert not lock.released.is_set(), "the lock was released before /healthz saw the stall"
+    assert stuck["workers"]["delivery"]["pending"] == 1, stuck
+    await asyncio.get_running_loop().run_in_executor(None, lock.join)
+
+    await announcement_reaches(node, remote, follower, "Après le verrou.")
+    copies = [a for a in received(remote, follower, "Create") if a["object"]["id"] == first.uri]
+    assert 1 <= len(copies) <= 2, copies  # sent again at most once: its cursor had not moved
+    assert worker_failures(caplog, "delivery"), "the delivery worker's failure was not logged"
+    assert await healthz(node) == (200, {"status": "ok", "database": "ok"})
+
+
+async def test_an_activity_is_failed_for_its_own_error_but_kept_for_the_databases(
+    aiohttp_client: Any, make_config: Any, remote: FakeRemote
+) -> None:
+    config = make_config(federation={"allow_private_addresses": True})
+    await initialise(config)
+    node = await aiohttp_client(create_app(config, workers=False))
+    calls: list[str] = []
+
+    async def broken(activity: dict[str, Any]) -> Outcome:
+        calls.append(activity["id"])
+        if activity["id"].endswith("/1"):
+            raise KeyError("a bug in the handler")
+        raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is full"))
+
+    worker = InboxWorker(
+        node.app[inbox_store_key], {"Create": broken}, utcnow, unavailable=is_database_unavailable
+    )
+    sender = remote.add_actor("sender")
+    for number in (1, 2):
+        assert await post(node, sender, note_create(sender, number)) == 202
+    with pytest.raises(OperationalError):
+        await worker.run_once()
+    assert await inbox_states(node) == Counter({"failed": 1, "pending": 1})  # kept for later
+    assert len(calls) == 2
 
 
 async def test_the_workers_go_on_after_postgresql_restarted(
