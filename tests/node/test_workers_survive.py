@@ -319,3 +319,9 @@ async def test_the_workers_go_on_after_postgresql_restarted(
     assert worker_failures(caplog, "delivery"), "the delivery worker's failure was not logged"
     assert await healthz(node) == (200, {"status": "ok", "database": "ok"})
     await announcement_reaches(node, remote, follower, "Après le redémarrage de PostgreSQL.")
+
+
+@pytest.mark.parametrize("value", ["0", "abc", "nan", "1e9", "-5"])
+async def test_healthz_refuses_a_stall_limit_out_of_bounds(client: TestClient, value: str) -> None:
+    status, body = await healthz(client, stall_after=value)
+    assert status == 400 and "stall_after" in body["error"]
