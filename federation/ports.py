@@ -82,3 +82,7 @@ class InboxQueue(Protocol):
     ) -> None:
         """Record what applying the item gave (applied, ignored, held, failed)."""
         ...
+
+    async def count_due(self, now: datetime) -> int:
+        """How many items `claim_due` would give with no limit."""
+        ...

@@ -4,7 +4,9 @@ time, advance the cursor after each answer, back off when the host fails.
 Crash safety: the cursor moves after each answer and is committed before the host's next
 delivery, so after `kill -9` every entry is sent from the last committed cursor on: only the
 one delivery per host in flight at the crash is sent a second time (receivers drop it by
-activity id); nothing acknowledged is sent again, nothing is lost.
+activity id); nothing acknowledged is sent again, nothing is lost. A failing store (the
+database locked or gone) is the same: the pass ends once every host has stopped, and the
+worker loop retries from the committed cursors after a backoff.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from federation.delivery.policy import (
     retry_delay,
 )
 from federation.http import DeliveryOutcome
+from federation.liveness import Progress
 from federation.signing import Signer
+from federation.worker_loop import keep_running
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,10 @@ class DeliveryStore(Protocol):
         """Keep the cursor, wait until `until`; returns the host's consecutive failures."""
         ...
 
+    async def count_due(self, now: datetime) -> int:
+        """How many deliveries are due now: beyond their host's cursor, no backoff in force."""
+        ...
+
 
 class Poster(Protocol):
     """Sends one signed POST (federation.http.FederationClient does)."""
@@ -128,6 +136,7 @@ class DeliveryWorker:
         self._paused_until: datetime | None = None
         self._busy: set[str] = set()
         self.wakeup = asyncio.Event()
+        self.progress = Progress("delivery")
 
     @property
     def paused(self) -> bool:
@@ -135,25 +144,38 @@ class DeliveryWorker:
         return self._paused_until is not None and self._clock() < self._paused_until
 
     async def run_once(self) -> int:
-        """Deliver everything due now on every host; returns how many hosts were drained."""
+        """Deliver everything due now on every host; returns how many hosts were drained.
+
+        When a host's drain fails (the store, not the peer), the others still finish theirs
+        before the error is raised: no host is left half-drained and marked busy.
+        """
         if self.paused:
+            self.progress.found(0)  # the node is offline: nothing can be sent, none is stuck
             return 0
         hosts = [h for h in await self._store.due_hosts(self._clock(), 1000) if h not in self._busy]
+        self.progress.found(len(hosts))
         first = await self._store.pending_for_hosts(hosts, BATCH) if hosts else {}
-        await asyncio.gather(*(self._drain(host, first.get(host, [])) for host in hosts))
+        drained = await asyncio.gather(
+            *(self._drain(host, first.get(host, [])) for host in hosts), return_exceptions=True
+        )
+        for outcome in drained:
+            if isinstance(outcome, BaseException):
+                raise outcome
         return len(hosts)
 
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
         """Work until cancelled; woken when something is logged in this process, else every
         second (entries logged by another process, such as `maillage announce`, and hosts
-        whose backoff is over)."""
-        while True:
-            self.wakeup.clear()
-            if not await self.run_once():
-                try:
-                    await asyncio.wait_for(self.wakeup.wait(), idle_seconds)
-                except TimeoutError:
-                    pass
+        whose backoff is over); a failed pass is logged and retried after a backoff."""
+
+        async def one_pass() -> bool:
+            return await self.run_once() > 0
+
+        await keep_running(one_pass, self.progress, idle_seconds=idle_seconds, wakeup=self.wakeup)
+
+    async def count_waiting(self) -> int:
+        """How many deliveries are due now (for /healthz)."""
+        return await self._store.count_due(self._clock())
 
     async def _drain(self, host: str, batch: list[PendingDelivery]) -> None:
         self._busy.add(host)
@@ -176,9 +198,12 @@ class DeliveryWorker:
                 for d in batch[index + 1 :]
                 if d.activity_id != delivery.activity_id
             ]
-            if is_superseded(LoggedActivity(delivery.type, delivery.object_id), later):
+            superseded = is_superseded(LoggedActivity(delivery.type, delivery.object_id), later)
+            if superseded:
                 await self._store.advance(host, delivery.target_id)
-            elif not await self._deliver(delivery):
+            moved_on = superseded or await self._deliver(delivery)
+            self.progress.advanced()  # an answer recorded, even a failure: not stuck
+            if not moved_on:
                 return False
         return len(batch) == BATCH
 

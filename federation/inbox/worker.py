@@ -1,7 +1,9 @@
 """Applying stored activities through a dispatch table, one at a time, oldest first.
 
 Handlers say what happened; an activity whose target has not arrived yet (an Undo or a
-Delete overtaking its Create or Follow) is held and retried, not lost.
+Delete overtaking its Create or Follow) is held and retried, not lost. When the store itself
+fails (the database locked, full or gone), the activity is neither failed nor skipped: the
+pass ends, and the worker loop retries it after a backoff.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from federation.liveness import Progress
 from federation.ports import InboxQueue, QueuedActivity
+from federation.worker_loop import keep_running
 from protocols.activitystreams import type_of
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,10 @@ class Outcome:
 Handler = Callable[[dict[str, Any]], Awaitable[Outcome]]
 
 
+def _never(_error: BaseException) -> bool:
+    return False
+
+
 class InboxWorker:
     """Drains the inbox queue through handlers chosen by activity type."""
 
@@ -55,29 +63,38 @@ class InboxWorker:
         queue: InboxQueue,
         handlers: Mapping[str, Handler],
         clock: Callable[[], datetime],
+        unavailable: Callable[[BaseException], bool] = _never,
     ) -> None:
+        """`unavailable` tells a failure of the store (a handler's database locked or gone:
+        try the activity again later) from a failure of the activity itself (recorded)."""
         self._queue = queue
         self._handlers = handlers
         self._clock = clock
+        self._unavailable = unavailable
         self.wakeup = asyncio.Event()
+        self.progress = Progress("inbox")
 
     async def run_once(self, limit: int = 100) -> int:
         """Apply every due item (at most `limit`); returns how many were looked at."""
         items = await self._queue.claim_due(self._clock(), limit)
+        self.progress.found(len(items))
         for item in items:
             await self._apply(item)
+            self.progress.advanced()
         return len(items)
 
     async def run_forever(self, idle_seconds: float = 2.0) -> None:
-        """Work until cancelled, woken by new arrivals or every few seconds for held items."""
-        while True:
-            if await self.run_once():
-                continue
-            self.wakeup.clear()
-            try:
-                await asyncio.wait_for(self.wakeup.wait(), idle_seconds)
-            except TimeoutError:
-                pass
+        """Work until cancelled, woken by new arrivals or every few seconds for held items;
+        a failed pass is logged and retried after a backoff."""
+
+        async def one_pass() -> bool:
+            return await self.run_once() > 0
+
+        await keep_running(one_pass, self.progress, idle_seconds=idle_seconds, wakeup=self.wakeup)
+
+    async def count_waiting(self) -> int:
+        """How many stored activities are due now (for /healthz)."""
+        return await self._queue.count_due(self._clock())
 
     async def _apply(self, item: QueuedActivity) -> None:
         kind = type_of(item.activity) or ""
@@ -88,7 +105,9 @@ class InboxWorker:
         else:
             try:
                 outcome = await handler(item.activity)
-            except Exception as exc:  # the worker boundary: record, never crash the loop
+            except Exception as exc:  # the activity's failure: record it, go on with the next
+                if self._unavailable(exc):
+                    raise  # the store's failure: the activity stays due, the loop backs off
                 log.exception("inbox handler failed", extra={"activity": item.activity.get("id")})
                 outcome = Outcome("failed", f"{type(exc).__name__}: {exc}")
         hold_until = None

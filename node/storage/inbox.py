@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.ports import QueuedActivity, ReceivedActivity
@@ -53,12 +53,7 @@ class SqlInbox:
         async with self._sessions() as session:
             rows = await session.scalars(
                 select(InboxItem)
-                .where(
-                    or_(
-                        InboxItem.state == "pending",
-                        (InboxItem.state == "held") & (InboxItem.hold_until <= now),
-                    )
-                )
+                .where(_due(now))
                 .order_by(InboxItem.received_at, InboxItem.id)
                 .limit(limit)
             )
@@ -71,6 +66,14 @@ class SqlInbox:
                 )
                 for row in rows
             ]
+
+    async def count_due(self, now: datetime) -> int:
+        """How many items `claim_due` would give with no limit."""
+        async with self._sessions() as session:
+            counted = await session.scalar(
+                select(func.count()).select_from(InboxItem).where(_due(now))
+            )
+            return int(counted or 0)
 
     async def settle(
         self, item_id: str, state: str, note: str, hold_until: datetime | None
@@ -87,3 +90,11 @@ class SqlInbox:
                     attempts=InboxItem.attempts + 1,
                 )
             )
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Items to apply now: pending ones, and held ones whose wait is over."""
+    return or_(
+        InboxItem.state == "pending",
+        (InboxItem.state == "held") & (InboxItem.hold_until <= now),
+    )

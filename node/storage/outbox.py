@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Integer,
+    Select,
     String,
     Text,
     bindparam,
@@ -127,18 +128,19 @@ class SqlDeliveryStore:
 
     async def due_hosts(self, now: datetime, limit: int) -> list[str]:
         """Hosts with targets beyond their cursor and no backoff in force."""
-        cursor = DeliveryCursor
         async with self._sessions() as session:
             query = (
-                select(OutboxTarget.host)
-                .outerjoin(cursor, cursor.host == OutboxTarget.host)
-                .where(OutboxTarget.id > func.coalesce(cursor.last_target_id, 0))
-                .where((cursor.next_attempt_at.is_(None)) | (cursor.next_attempt_at <= now))
+                _due_targets(select(OutboxTarget.host), now)
                 .group_by(OutboxTarget.host)
                 .order_by(func.min(OutboxTarget.id))
                 .limit(limit)
             )
             return list(await session.scalars(query))
+
+    async def count_due(self, now: datetime) -> int:
+        """How many deliveries are due now: beyond their host's cursor, no backoff in force."""
+        async with self._sessions() as session:
+            return int(await session.scalar(_due_targets(select(func.count()), now)) or 0)
 
     async def pending_for_hosts(
         self, hosts: list[str], limit: int
@@ -219,7 +221,7 @@ class SqlDeliveryStore:
             move["status"], move["error"] = answer.status, (answer.error or "")[:2000]
         if delivered:
             move["success_at"] = utcnow()
-        if self._flush is None:
+        if self._flush is None or self._flush.done():  # done here: it failed before its write ran
             self._flush = asyncio.ensure_future(self._committer.write(self._take_moves()))
         await asyncio.shield(self._flush)
 
@@ -259,6 +261,17 @@ class SqlDeliveryStore:
                 )
                 or 0
             )
+
+
+def _due_targets(query: Select[Any], now: datetime) -> Select[Any]:
+    """`query` over the targets beyond their host's cursor whose host has no backoff in force."""
+    cursor = DeliveryCursor
+    return (
+        query.select_from(OutboxTarget)
+        .outerjoin(cursor, cursor.host == OutboxTarget.host)
+        .where(OutboxTarget.id > func.coalesce(cursor.last_target_id, 0))
+        .where((cursor.next_attempt_at.is_(None)) | (cursor.next_attempt_at <= now))
+    )
 
 
 async def _update_cursor(session: AsyncSession, host: str, values: dict[str, Any]) -> None:

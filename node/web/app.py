@@ -11,6 +11,7 @@ from aiohttp import web
 from federation.delivery.worker import DeliveryWorker
 from federation.http import FederationClient
 from federation.inbox.worker import InboxWorker
+from federation.worker_loop import BackgroundWorker, PeriodicJob
 from instance_config import InstanceConfig
 from node import __version__
 from node.services.federation.inbox_handlers import inbox_handlers
@@ -18,6 +19,7 @@ from node.services.participation.decisions import close_due_decisions
 from node.services.runtime import Runtime, make_runtime
 from node.storage.base import utcnow
 from node.storage.engine import make_engine, make_sessionmaker
+from node.storage.errors import is_database_unavailable
 from node.storage.inbox import SqlInbox
 from node.storage.keyring import KeyRing
 from node.storage.outbox import SqlDeliveryStore
@@ -33,6 +35,7 @@ from node.web.keys import (
     runtime_key,
     sessions_key,
     templates_key,
+    watched_workers_key,
 )
 from node.web.render import STATIC_DIR, make_templates
 from node.web.routes import (
@@ -58,6 +61,8 @@ from node.web.routes import (
     remote_decisions,
     wellknown,
 )
+
+log = logging.getLogger(__name__)
 
 #: Largest request body accepted, as Mastodon's inbox (MAX_JSON_SIZE): 1 MB.
 MAX_BODY_BYTES = 1_000_000
@@ -128,30 +133,42 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     runtime.wake_delivery = delivery.wakeup.set
     app[runtime_key] = runtime
     app[inbox_store_key] = inbox_store
-    app[inbox_worker_key] = InboxWorker(inbox_store, inbox_handlers(runtime), utcnow)
+    app[inbox_worker_key] = InboxWorker(
+        inbox_store, inbox_handlers(runtime), utcnow, unavailable=is_database_unavailable
+    )
     app[delivery_worker_key] = delivery
     yield
     await client.close()
 
 
-async def _scheduled_jobs(runtime: Runtime, every_seconds: float = 20.0) -> None:
+def _decision_clock(runtime: Runtime) -> PeriodicJob:
     """Time-driven work: decisions open and close on time (and publish their results)."""
-    while True:
-        try:
-            await close_due_decisions(runtime)
-        except Exception:  # the job boundary: log, keep the schedule going
-            logging.getLogger(__name__).exception("scheduled job failed")
-        await asyncio.sleep(every_seconds)
+    return PeriodicJob("decisions", lambda: close_due_decisions(runtime), every_seconds=20.0)
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
-    """Run the inbox and delivery workers and the scheduled jobs for the life of the server."""
-    tasks = [
-        asyncio.create_task(app[inbox_worker_key].run_forever(), name="inbox-worker"),
-        asyncio.create_task(app[delivery_worker_key].run_forever(), name="delivery-worker"),
-        asyncio.create_task(_scheduled_jobs(app[runtime_key]), name="scheduled-jobs"),
-    ]
+    """Run the inbox and delivery workers and the scheduled jobs for the life of the server;
+    /healthz watches them."""
+    workers: tuple[BackgroundWorker, ...] = (
+        app[inbox_worker_key],
+        app[delivery_worker_key],
+        _decision_clock(app[runtime_key]),
+    )
+    app[watched_workers_key] = workers
+    tasks = []
+    for worker in workers:
+        task = asyncio.create_task(worker.run_forever(), name=f"{worker.progress.worker}-worker")
+        task.add_done_callback(_report_unexpected_end)
+        tasks.append(task)
     yield
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _report_unexpected_end(task: asyncio.Task[None]) -> None:
+    """A worker loop only ends when cancelled at shutdown; say so loudly if it ever dies."""
+    if not task.cancelled() and task.exception() is not None:
+        log.critical(
+            "background worker stopped", extra={"task": task.get_name()}, exc_info=task.exception()
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sqlite3
@@ -90,6 +91,24 @@ def eventually(
         time.sleep(every)
     description = what() if callable(what) else what
     raise AssertionError(f"timed out after {timeout}s waiting for {description} (last: {last!r})")
+
+
+async def eventually_async(
+    check: Callable[[], Any], what: str | Callable[[], str], within: float = 30, every: float = 0.1
+) -> Any:
+    """`eventually` for a test whose servers run in its own event loop: polls without
+    blocking them, for at most `within` seconds; `check` may be a coroutine function."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(every)
+    description = what() if callable(what) else what
+    raise AssertionError(f"timed out after {within}s waiting for {description} (last: {last!r})")
 
 
 def inbox_journal(node: MaillageNode) -> list[tuple[str, str, str]]:

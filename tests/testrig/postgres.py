@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,8 @@ class PostgresServer:
     port: int
     bin_dir: Path
     as_postgres: list[str]
+    #: the server's command-line options (port, socket folder, durability off)
+    options: str = ""
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
@@ -60,6 +63,28 @@ class PostgresServer:
         """Create an empty database and return its URL."""
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
         return self.url(name)
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stop the server (fast mode: clients are disconnected), stay down `down_seconds`,
+        and start it again on the same port, as an operator's restart or a crash would."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
+        time.sleep(down_seconds)
+        self._start()
+
+    def _start(self) -> None:
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.root / "data"),
+            "-o",
+            self.options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
 
     def stop(self) -> None:
         """Stop the server at once and remove its folder."""
@@ -107,23 +132,11 @@ def start_postgres() -> PostgresServer:
             "--no-sync",
             "--no-instructions",
         )
-        options = (
+        server.options = (
             f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        server._run(
-            "pg_ctl",
-            "-D",
-            str(root / "data"),
-            "-o",
-            options,
-            "-l",
-            str(root / "server.log"),
-            "-w",
-            "-t",
-            "30",
-            "start",
-        )
+        server._start()
     except (PostgresUnavailable, OSError, KeyError, subprocess.TimeoutExpired) as exc:
         log = root / "server.log"
         detail = log.read_text()[-500:] if log.exists() else ""

@@ -4,6 +4,7 @@ recording inbox; it signs what it sends with protocols.httpsig, so our real veri
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -71,6 +72,8 @@ class FakeRemote:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
     fetches: list[str] = field(default_factory=list)
+    #: awaited after an inbox POST is recorded and before it is answered (a slow peer)
+    before_answer: Callable[[], Awaitable[object]] | None = None
 
     def add_actor(self, username: str, **extra: Any) -> RemoteActorDoc:
         actor = RemoteActorDoc(f"{self.base}/users/{username}", username, _new_rsa_key(), **extra)
@@ -105,6 +108,8 @@ class FakeRemote:
         self.received.append(
             {"path": request.path, "body": await request.json(), "headers": dict(request.headers)}
         )
+        if self.before_answer is not None:
+            await self.before_answer()
         return web.Response(status=202)
 
 
