@@ -128,7 +128,8 @@ async def _idle(wakeup: asyncio.Event | None, seconds: float) -> None:
 
 class PeriodicJob:
     """Time-driven work (decisions that open and close on time): run every `every_seconds`,
-    a failed run retried after a backoff rather than a whole period later."""
+    a failed run retried after a backoff rather than a whole period later; setting `wakeup`
+    runs it at once (a catch-up when the link returns)."""
 
     def __init__(
         self, worker: str, job: Callable[[], Awaitable[object]], every_seconds: float
@@ -136,6 +137,7 @@ class PeriodicJob:
         self._job = job
         self._every = every_seconds
         self.progress = Progress(worker)
+        self.wakeup = asyncio.Event()
 
     async def count_waiting(self) -> int:
         """1 while the job's last run failed (its work is still to do), else 0."""
@@ -143,7 +145,9 @@ class PeriodicJob:
 
     async def run_forever(self) -> None:
         """Run the job on schedule until cancelled."""
-        await keep_running(self._run, self.progress, idle_seconds=self._every)
+        await keep_running(
+            self._run, self.progress, idle_seconds=self._every, wakeup=self.wakeup
+        )
 
     async def _run(self) -> bool:
         await self._job()

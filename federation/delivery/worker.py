@@ -43,6 +43,10 @@ OUTAGE_PAUSE = timedelta(seconds=30)
 BATCH = 200
 
 
+def _nothing() -> None:
+    """Default reconnect hook: nothing to catch up."""
+
+
 @dataclass(frozen=True, slots=True)
 class PendingDelivery:
     """One inbox to deliver one log entry to."""
@@ -137,6 +141,10 @@ class DeliveryWorker:
         self._busy: set[str] = set()
         self.wakeup = asyncio.Event()
         self.progress = Progress("delivery")
+        #: called when a peer answers again after attempts that got no answer at all: the
+        #: link is back, and what the peers published meanwhile can be caught up
+        self.on_reconnect: Callable[[], None] = _nothing
+        self._unanswered = False
 
     @property
     def paused(self) -> bool:
@@ -215,6 +223,7 @@ class DeliveryWorker:
         verdict = Verdict.PERMANENT_FAILURE if answer.refused else classify(answer.status)
         now = self._clock()
         self._recent.append((now, delivery.host, answer.status is not None))
+        self._note_link(answered=answer.status is not None)
         if verdict is Verdict.DELIVERED:
             await self._store.advance(delivery.host, delivery.target_id, delivered=1, answer=answer)
             return True
@@ -241,6 +250,15 @@ class DeliveryWorker:
         )
         await self._store.postpone(delivery.host, False, now + delay, answer)
         return False
+
+    def _note_link(self, *, answered: bool) -> None:
+        """Track whether peers answer; the first answer after silence means the link is back."""
+        if not answered:
+            self._unanswered = True
+        elif self._unanswered:
+            self._unanswered = False
+            log.info("a peer answers again: link back")
+            self.on_reconnect()
 
     def _too_old(self, delivery: PendingDelivery, answer: DeliveryOutcome, now: datetime) -> bool:
         """Undelivered for longer than GIVE_UP_AFTER, and the peer is to blame: it answered,

@@ -15,6 +15,7 @@ from federation.worker_loop import BackgroundWorker, PeriodicJob
 from instance_config import InstanceConfig
 from node import __version__
 from node.services.federation.inbox_handlers import inbox_handlers
+from node.services.offline.backfill import backfill_followed
 from node.services.participation.decisions import close_due_decisions
 from node.services.runtime import Runtime, make_runtime
 from node.storage.base import utcnow
@@ -141,6 +142,22 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     await client.close()
 
 
+#: A catch-up from the followed actors' outboxes runs at start, when the link returns, and
+#: at least this often (each costs one fetch per followed actor when nothing was missed).
+BACKFILL_EVERY_SECONDS = 6 * 3600
+
+
+def _backfill(runtime: Runtime, inbox: SqlInbox, inbox_worker: InboxWorker) -> PeriodicJob:
+    """Reading what the followed actors published while this node could not hear them."""
+
+    async def catch_up() -> None:
+        report = await backfill_followed(runtime, inbox, inbox_worker.wakeup.set)
+        if report.new:
+            log.info("caught up from outboxes", extra={"activities": report.new})
+
+    return PeriodicJob("backfill", catch_up, every_seconds=BACKFILL_EVERY_SECONDS)
+
+
 def _decision_clock(runtime: Runtime) -> PeriodicJob:
     """Time-driven work: decisions open and close on time (and publish their results)."""
     return PeriodicJob("decisions", lambda: close_due_decisions(runtime), every_seconds=20.0)
@@ -149,10 +166,13 @@ def _decision_clock(runtime: Runtime) -> PeriodicJob:
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     """Run the inbox and delivery workers and the scheduled jobs for the life of the server;
     /healthz watches them."""
+    backfill = _backfill(app[runtime_key], app[inbox_store_key], app[inbox_worker_key])
+    app[delivery_worker_key].on_reconnect = backfill.wakeup.set
     workers: tuple[BackgroundWorker, ...] = (
         app[inbox_worker_key],
         app[delivery_worker_key],
         _decision_clock(app[runtime_key]),
+        backfill,
     )
     app[watched_workers_key] = workers
     tasks = []

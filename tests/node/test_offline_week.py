@@ -90,6 +90,8 @@ async def test_a_week_cut_off_loses_nothing_and_every_peer_gets_everything_in_or
     web = await aiohttp_client(create_app(node.config, workers=False))
     await as_person(web, "animatrice", "admin")
     worker = make_worker(node, client, clock)
+    reconnects: list[str] = []
+    worker.on_reconnect = lambda: reconnects.append("link back")
 
     published = []
     for day in range(DAYS):
@@ -133,6 +135,7 @@ async def test_a_week_cut_off_loses_nothing_and_every_peer_gets_everything_in_or
             break
     for sink in sinks:
         assert sink.accepted() == waiting[sink.host], sink.host  # all of it, in log order
+    assert reconnects == ["link back"]  # the catch-up from the peers' outboxes is asked once
     async with node.sessions() as session:
         for cursor in await session.scalars(select(DeliveryCursor)):
             assert cursor.given_up == 0 and cursor.failures == 0, cursor.host  # nobody dead
