@@ -31,6 +31,7 @@ from node.services.offline.backfill import BackfillReport, backfill_followed
 from node.services.offline.bundles import ExportSummary, ImportSummary, export_bundle, import_bundle
 from node.services.offline.drain import apply_stored
 from node.services.offline.link import LINK_DOWN, LINK_IDLE, LINK_UP, LinkReport, link_report
+from node.services.offline.server_health import ServerHealth, server_health
 from node.services.standalone import standalone_runtime
 from node.storage.errors import DatabaseUnavailable, safe_url
 from node.storage.inbox import SqlInbox
@@ -501,13 +502,33 @@ def _restore(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     config = load_config(Path(args.data), os.environ)
 
-    async def run() -> LinkReport:
+    async def run() -> tuple[LinkReport, ServerHealth]:
         async with standalone_runtime(config) as runtime:
-            return await link_report(runtime.sessions)
+            return await link_report(runtime.sessions), await server_health(config)
 
-    for line in describe_link(asyncio.run(run())):
+    link, health = asyncio.run(run())
+    for line in [*describe_link(link), *describe_server(health)]:
         print(line)
-    return 0
+    return 0 if not health.stalled else 1
+
+
+def describe_server(health: ServerHealth) -> list[str]:
+    """The serving process's workers, as its /healthz reports them."""
+    if not health.running:
+        return [
+            f"server: not answering on {health.address} (is `maillage serve` running?); "
+            "what waits leaves when it runs"
+        ]
+    if not health.stalled:
+        return [f"server: running on {health.address}, every worker making progress"]
+    lines = [f"server: running on {health.address}, {health.status}:"]
+    for name, state in sorted(health.stalled.items()):
+        lines.append(
+            f"  worker {name}: {state.get('pending', '?')} waiting, no progress for "
+            f"{state.get('seconds_without_progress', '?')} s"
+            + (f" (last error: {state['error']})" if state.get("error") else "")
+        )
+    return lines
 
 
 def describe_link(report: LinkReport) -> list[str]:

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from node.cli import describe_link
+from node.cli import describe_link, describe_server
 from node.domain.actors import ActorKind
 from node.services.offline.link import LINK_DOWN, LINK_IDLE, LINK_UP, link_report
+from node.services.offline.server_health import ServerHealth
 from node.storage.actors import get_actor_of_kind
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.keyring import KeyRing
@@ -22,7 +23,7 @@ from tests.node import test_delivery as delivery
 from tests.node.test_delivery import Clock, Node, SinkFactory, free_port, log, make_worker
 from tests.testrig.people import HTTP_NODE, as_person
 from tests.testrig.postgres import free_port as free_tcp_port
-from tests.testrig.processes import run_maillage
+from tests.testrig.processes import run_maillage, start_maillage, stop, wait_until_serving
 
 HTML = {"Accept": "text/html"}
 
@@ -109,4 +110,30 @@ def test_maillage_status_on_a_new_node(tmp_path: Path) -> None:
     assert run_maillage("init", "--data", str(data), "--base-url", base).returncode == 0
     status = run_maillage("status", "--data", str(data))
     assert status.returncode == 0, status.stderr
-    assert status.stdout.strip() == "link: idle, nothing waits to be delivered"
+    idle, server = status.stdout.strip().splitlines()
+    assert idle == "link: idle, nothing waits to be delivered"
+    assert server.startswith("server: not answering on 127.0.0.1:")
+
+    serving = start_maillage("serve", "--data", str(data))
+    try:
+        wait_until_serving(base, serving)
+        status = run_maillage("status", "--data", str(data))
+        assert status.returncode == 0, status.stderr
+        assert "every worker making progress" in status.stdout
+    finally:
+        stop(serving)
+
+
+def test_stalled_workers_are_named_with_their_backlog() -> None:
+    health = ServerHealth(
+        "127.0.0.1:8080",
+        running=True,
+        status="stalled",
+        stalled={
+            "inbox": {"pending": 33, "seconds_without_progress": 61.5, "error": "OperationalError"}
+        },
+    )
+    assert describe_server(health) == [
+        "server: running on 127.0.0.1:8080, stalled:",
+        "  worker inbox: 33 waiting, no progress for 61.5 s (last error: OperationalError)",
+    ]
