@@ -15,6 +15,8 @@ centre), `dense_area` gives the box that a second, enlarged map shows.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from markupsafe import Markup, escape
 
 from node.domain.mesh import FLOW_KINDS
@@ -49,7 +51,7 @@ DESCRIPTION = (
 )
 #: ... and an overview's (on another page than the map's).
 OVERVIEW_DESCRIPTION = (
-    "%(places)s lieux et %(flows)s flux dessinés ; la page de la carte les nomme et les détaille."
+    "%(places)s lieux dessinés ; la page de la carte les nomme et montre les flux qui les relient."
 )
 
 
@@ -76,9 +78,12 @@ def render_map(
     and no flow to draw (it is translated here, as are the kinds and legend texts).
     With `focus`, the map is the enlarged view of that box (no legend: it shares the main
     map's); `outline` draws the box of an enlarged view on the main map. `ident` prefixes
-    the SVG's ids, which must be unique in the page. An `overview` is a glance at the map
-    for another page (the home page): no legend and no names, which the map page has.
+    the SVG's ids, which must be unique in the page. An `overview` is a light glance at the
+    map for another page (the home page): the boundary and the places only, with no names,
+    flows or legend, which the map page has.
     """
+    if overview:
+        data = replace(data, flows=())
     drawable = tuple(f for f in data.flows if f.drawable)
     widths = flow_widths(drawable)  # the same widths on the main map and the enlarged view
     if focus is None:
