@@ -5,7 +5,8 @@ The pages are the application's own GET routes: the plain ones are visited, and 
 with a parameter (a need, a decision, a place, an indicator...) through the links the pages
 show, a few of each. A route that no page links to fails the test unless it is listed in
 UNLINKED with a reason, so that a new page is measured as soon as it exists. A page that is
-too wide is reported with the outermost elements that stick out.
+too wide is reported with the outermost elements that stick out. The home page's screenshot
+goes to test-artifacts/phone-home-fr.png.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 from instance_config import load_config
 from node.web.app import create_app
 from tests.node.test_browser_resident import submit
+from tests.testrig.browser import screenshot
 from tests.testrig.nodes import MaillageNode
 
 WIDTH = 375
@@ -174,6 +176,8 @@ def test_no_page_scrolls_sideways_at_phone_width(browser: Any, served: MaillageN
     visitor, admin = Crawl("visitor"), Crawl("admin")
     anonymous = open_phone(browser, visitor)
     walk(anonymous, served, routes, visitor)
+    anonymous.goto(served.base + "/")
+    screenshot(anonymous, "phone-home-fr")
     signed_in = open_phone(browser, admin)
     log_in_as_admin(signed_in, served)
     walk(signed_in, served, routes, admin)
