@@ -202,3 +202,46 @@ def _series(frame: _Frame, series: list[tuple[date, float]], unit: str) -> list[
             f' fill="{_SERIES_COLOUR}"><title>{escape(tip)}</title></circle>'
         )
     return out
+
+
+def sparkline(
+    points: Sequence[tuple[date, float]],
+    *,
+    title: str,
+    description: str,
+    chart_id: str,
+    width: int = 160,
+    height: int = 40,
+) -> Markup:
+    """A word-sized line of dated values, with no axis: a glance at a series (dashboards),
+    its latest value marked by a dot. Accessible as `line_chart` (role="img", `title` and
+    `description`, which should say the latest value); the series' own page has the chart."""
+    series = sorted(points)
+    ident = escape(chart_id)
+    parts = [
+        f'<svg class="sparkline" xmlns="http://www.w3.org/2000/svg"'
+        f' viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img"'
+        f' aria-labelledby="{ident}-title {ident}-desc">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(description)}</desc>',
+    ]
+    if series:
+        pad = 4
+        low, high = min(v for _, v in series), max(v for _, v in series)
+        first, last = series[0][0], series[-1][0]
+        days, spread = (last - first).days or 1, (high - low) or 1.0
+
+        def xy(day: date, value: float) -> tuple[float, float]:
+            x = pad + (width - 2 * pad) * (day - first).days / days
+            y = height - pad - (height - 2 * pad) * (value - low) / spread
+            return (x, y) if high > low else (x, height / 2)
+
+        coordinates = " ".join("{:.1f},{:.1f}".format(*xy(d, v)) for d, v in series)
+        end_x, end_y = xy(*series[-1])
+        parts.append(
+            f'<polyline class="series" points="{coordinates}" fill="none"'
+            f' stroke="{_SERIES_COLOUR}" stroke-width="1.5" stroke-linejoin="round"/>'
+            f'<circle cx="{end_x:.1f}" cy="{end_y:.1f}" r="2.5" fill="{_SERIES_COLOUR}"/>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped

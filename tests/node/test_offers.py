@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from node.convert.offers import KIND_LABELS, PURPOSE_LABELS, STATE_LABELS
 from node.services.pages.activity_feed import KIND_LABELS as FEED_KINDS
-from node.services.pages.activity_feed import PUBLISHED
 from node.services.pages.activity_feed import STATE_LABELS as FEED_STATES
+from node.services.pages.activity_feed import UNCHANGED_STATE_EVENTS, UPDATED
 from node.storage.models import (
     Follow,
     Note,
@@ -434,5 +434,5 @@ def test_every_text_of_these_pages_is_translated() -> None:
     for labels in (KIND_LABELS, PURPOSE_LABELS, STATE_LABELS, FEED_KINDS, ACTION_LABELS):
         texts |= set(labels.values())
     texts |= {label for states in FEED_STATES.values() for label in states.values()}
-    texts.add(PUBLISHED)
+    texts |= {*UNCHANGED_STATE_EVENTS.values(), UPDATED}
     assert sorted(texts - set(english())) == []

@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -518,3 +519,86 @@ async def test_unknown_datasets_are_404_and_unchanged_downloads_are_304(
     )
     changed = await node.get("/open-data/needs.csv", headers={"If-None-Match": etag})
     assert changed.status == 200 and changed.headers["ETag"] != etag
+
+
+class DatasetRows(HTMLParser):
+    """The open data page's dataset sections: for each, its download links (href -> the
+    media type the link announces) and its licence links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.downloads: dict[str, dict[str, str]] = {}
+        self.licences: dict[str, list[str]] = {}
+        self._section: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "section" and found.get("class") == "dataset":
+            self._section = str(found["aria-labelledby"]).removeprefix("dataset-")
+            self.downloads[self._section], self.licences[self._section] = {}, []
+        elif tag == "a" and self._section is not None:
+            if found.get("rel") == "license":
+                self.licences[self._section].append(str(found["href"]))
+            elif found.get("type"):
+                self.downloads[self._section][str(found["href"])] = str(found["type"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "section":
+            self._section = None
+
+
+#: the datasets that are on the map, and so exist in GeoJSON too
+SPATIAL = ("map-actors", "places", "flows")
+
+
+async def test_every_dataset_row_links_each_of_its_formats_and_each_link_works(
+    node: TestClient,
+) -> None:
+    await fill_participation(node)
+    await import_sample_territory(node)
+    rows = DatasetRows()
+    rows.feed(await (await node.get("/open-data", headers=HTML)).text())
+    assert sorted(rows.downloads) == sorted(dataset.slug for dataset in DATASETS)
+    for slug, links in rows.downloads.items():
+        suffixes = [".csv", ".jsonld"] + ([".geojson"] if slug in SPATIAL else [])
+        assert sorted(links) == sorted(f"/open-data/{slug}{suffix}" for suffix in suffixes)
+        assert rows.licences[slug] == ["https://opendatacommons.org/licenses/odbl/1-0/"]
+        for href, media_type in links.items():
+            response = await node.get(href)
+            assert response.status == 200, href
+            assert response.headers["Content-Type"].split(";")[0] == media_type, href
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert {media for links in rows.downloads.values() for media in links.values()} == {
+        "text/csv",
+        "application/ld+json",
+        "application/geo+json",
+    }
+
+    for slug in SPATIAL:  # one feature per record, with its URI as id, like the CSV
+        _, records = await csv_of(node, slug)
+        response = await node.get(f"/open-data/{slug}.geojson")
+        disposition = f'attachment; filename="territoire-{slug}.geojson"'
+        assert response.headers["Content-Disposition"] == disposition
+        collection = json.loads(await response.read())
+        assert collection["type"] == "FeatureCollection"
+        assert [f["id"] for f in collection["features"]] == [r["uri"] for r in records]
+    actors = json.loads(await (await node.get("/open-data/map-actors.geojson")).read())
+    located = [f for f in actors["features"] if f["geometry"] is not None]
+    assert located and all(f["geometry"]["type"] == "Point" for f in located)
+    assert {f["properties"]["feature_type"] for f in actors["features"]} == {"actor"}
+    flows = json.loads(await (await node.get("/open-data/flows.geojson")).read())
+    assert {f["geometry"]["type"] for f in flows["features"] if f["geometry"]} == {"LineString"}
+
+    not_spatial = await node.get("/open-data/needs.geojson", headers=HTML)
+    assert not_spatial.status == 404
+    assert shown("il n'existe pas en GeoJSON") in await not_spatial.text()
+    assert (await node.get("/open-data/nope.geojson")).status == 404
+    catalogue = json.loads(await (await node.get("/open-data.jsonld")).read())
+    places = next(i for i in catalogue["items"] if i["id"] == f"{BASE}/open-data/places")
+    assert [d["dcat:mediaType"] for d in places["dcat:distribution"]] == [
+        "text/csv",
+        "application/ld+json",
+        "application/geo+json",
+    ]
+    description = await (await node.get("/open-data/flows", headers=HTML)).text()
+    assert f'href="{BASE}/open-data/flows.geojson" type="application/geo+json"' in description

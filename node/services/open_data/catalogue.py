@@ -1,6 +1,6 @@
 """The open data page's use cases: the list of the node's public datasets with their figures,
-and each dataset as CSV or JSON-LD under the node's licence, plus a DCAT catalogue of them all
-for data portals that harvest catalogues (data.gouv.fr, CKAN).
+and each dataset as CSV, JSON-LD or (when on the map) GeoJSON under the node's licence, plus
+a DCAT catalogue of them all for data portals that harvest catalogues (data.gouv.fr, CKAN).
 
 Public data only. Reading it changes nothing, except that the first read of the indicators
 gives the territory its default catalogue, as the dashboard does.
@@ -31,11 +31,37 @@ from node.services.open_data.knowledge import KNOWLEDGE
 DATASETS: tuple[Dataset, ...] = PARTICIPATION + KNOWLEDGE
 _BY_SLUG = {dataset.slug: dataset for dataset in DATASETS}
 
-#: The media types of the two formats.
+#: The media types of the formats.
 CSV_TYPE = "text/csv"
 JSONLD_TYPE = "application/ld+json"
+GEOJSON_TYPE = "application/geo+json"
 
 Translate = Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """One format a dataset is downloaded in: its name, its URL suffix, its media type."""
+
+    label: str
+    suffix: str
+    media_type: str
+
+
+CSV = Format("CSV", ".csv", CSV_TYPE)
+JSONLD = Format("JSON-LD", ".jsonld", JSONLD_TYPE)
+GEOJSON = Format("GeoJSON", ".geojson", GEOJSON_TYPE)
+
+
+def formats_of(dataset: Dataset) -> tuple[Format, ...]:
+    """Every format the dataset exists in: CSV and JSON-LD, and GeoJSON when it is on the map.
+
+    >>> [f.label for f in formats_of(find_dataset("places"))]
+    ['CSV', 'JSON-LD', 'GeoJSON']
+    >>> [f.label for f in formats_of(find_dataset("needs"))]
+    ['CSV', 'JSON-LD']
+    """
+    return (CSV, JSONLD, GEOJSON) if dataset.geojson is not None else (CSV, JSONLD)
 
 
 def find_dataset(slug: str) -> Dataset | None:
@@ -52,6 +78,12 @@ class DatasetSummary:
     updated: datetime | date | None
     #: the day of the last change on the territory's clock (the page shows days)
     updated_day: date | None
+
+    @property
+    def formats(self) -> tuple[Format, ...]:
+        """The formats it can be downloaded in."""
+        return formats_of(self.dataset)
+
 
 
 async def summary_of(
@@ -73,6 +105,13 @@ async def dataset_csv(sessions: Sessions, config: InstanceConfig, dataset: Datas
     return await dataset.csv(sessions, config)
 
 
+async def dataset_geojson(
+    sessions: Sessions, config: InstanceConfig, dataset: Dataset
+) -> str | None:
+    """The dataset as GeoJSON text, or None for a dataset that is not on the map."""
+    return None if dataset.geojson is None else await dataset.geojson(sessions, config)
+
+
 async def dataset_jsonld(
     sessions: Sessions, config: InstanceConfig, dataset: Dataset, translate: Translate
 ) -> dict[str, Any]:
@@ -91,13 +130,13 @@ async def dataset_jsonld(
     return dataset_document(config, header, items)
 
 
-def _distribution(config: InstanceConfig, slug: str, suffix: str, media: str) -> dict[str, Any]:
-    url = dataset_url(config, slug, suffix)
+def _distribution(config: InstanceConfig, slug: str, form: Format) -> dict[str, Any]:
+    url = dataset_url(config, slug, form.suffix)
     return {
         "id": url,
         "type": "dcat:Distribution",
         "dcat:downloadURL": {"id": url},
-        "dcat:mediaType": media,
+        "dcat:mediaType": form.media_type,
         "license": licence_node(config),
     }
 
@@ -106,7 +145,7 @@ def catalogue_document(
     config: InstanceConfig, summaries: list[DatasetSummary], translate: Translate
 ) -> dict[str, Any]:
     """A DCAT catalogue of every dataset (JSON-LD): title, description, licence, figures and
-    the two download URLs of each, for portals that harvest catalogues."""
+    the download URL of each of its formats, for portals that harvest catalogues."""
     datasets = []
     for summary in summaries:
         dataset = summary.dataset
@@ -120,8 +159,7 @@ def catalogue_document(
             "totalItems": summary.records,
             "license": licence_node(config),
             "dcat:distribution": [
-                _distribution(config, dataset.slug, ".csv", CSV_TYPE),
-                _distribution(config, dataset.slug, ".jsonld", JSONLD_TYPE),
+                _distribution(config, dataset.slug, form) for form in summary.formats
             ],
         }
         if summary.updated_day is not None:

@@ -1,6 +1,6 @@
 """The node's public datasets: for each, its stable name (the URL part), French title and
 description, documented CSV columns, how to count it and date its last change, and how to
-read it in each format.
+read it in each format (CSV and JSON-LD for all, GeoJSON for those on the map).
 
 The participation datasets are read by open_data_participation and open_data_experiments;
 the map and indicator datasets reuse the exports of the map and dashboard (see
@@ -37,6 +37,8 @@ Sessions = async_sessionmaker[AsyncSession]
 Stamp = tuple[int, datetime | date | None]
 StampReader = Callable[[Sessions, InstanceConfig], Awaitable[Stamp]]
 CsvReader = Callable[[Sessions, InstanceConfig], Awaitable[str]]
+#: A dataset as GeoJSON text (the spatial datasets: places, actors, flows).
+GeoJsonReader = Callable[[Sessions, InstanceConfig], Awaitable[str]]
 ItemsReader = Callable[[Sessions, InstanceConfig], Awaitable[list[dict[str, Any]]]]
 EntriesReader = Callable[[AsyncSession, InstanceConfig], Awaitable[list[Entry]]]
 
@@ -54,6 +56,8 @@ class Dataset:
     stamp: StampReader
     csv: CsvReader
     items: ItemsReader
+    #: how to read it as GeoJSON, for the datasets that are on the map
+    geojson: GeoJsonReader | None = None
 
 
 def stamp_of(statement: Select[Any, Any]) -> StampReader:

@@ -1,8 +1,8 @@
 """Open data of the territory's knowledge: the map (actors, places, flows) and the indicators
 with their observations.
 
-Nothing is exported twice: the CSV files are the map's and the dashboard's own exports
-(node/services/knowledge/map/exports.py, node/services/knowledge/indicators/exports.py,
+Nothing is exported twice: the CSV and GeoJSON files are the map's and the dashboard's own
+exports (node/services/knowledge/map/exports.py, node/services/knowledge/indicators/exports.py,
 which the imports read back), and the JSON-LD items are the documents the territory actor's
 collections publish
 (node/convert/mesh.py, node/convert/indicators.py).
@@ -26,8 +26,11 @@ from node.services.knowledge.map.exports import (
     FLOW_COLUMNS,
     PLACE_COLUMNS,
     actors_csv,
+    actors_geojson,
     flows_csv,
+    flows_geojson,
     places_csv,
+    places_geojson,
 )
 from node.services.knowledge.map.rows import endpoints_of
 from node.services.open_data.datasets import Dataset, Sessions, Stamp, table_stamp
@@ -72,6 +75,18 @@ async def _actors(sessions: Sessions, config: InstanceConfig) -> str:
 
 async def _flows(sessions: Sessions, config: InstanceConfig) -> str:
     return await flows_csv(sessions)
+
+
+async def _places_geojson(sessions: Sessions, config: InstanceConfig) -> str:
+    return await places_geojson(sessions)
+
+
+async def _actors_geojson(sessions: Sessions, config: InstanceConfig) -> str:
+    return await actors_geojson(sessions)
+
+
+async def _flows_geojson(sessions: Sessions, config: InstanceConfig) -> str:
+    return await flows_geojson(sessions)
 
 
 async def _observations(sessions: Sessions, config: InstanceConfig) -> str:
@@ -146,6 +161,7 @@ KNOWLEDGE: tuple[Dataset, ...] = (
         table_stamp(MapActor, MapActor.updated_at),
         _actors,
         map_actor_items,
+        _actors_geojson,
     ),
     Dataset(
         "places",
@@ -155,6 +171,7 @@ KNOWLEDGE: tuple[Dataset, ...] = (
         table_stamp(Place, Place.updated_at),
         _places,
         place_items,
+        _places_geojson,
     ),
     Dataset(
         "flows",
@@ -164,6 +181,7 @@ KNOWLEDGE: tuple[Dataset, ...] = (
         table_stamp(Flow, Flow.created_at),
         _flows,
         flow_items,
+        _flows_geojson,
     ),
     Dataset(
         "indicators",

@@ -44,8 +44,16 @@ KIND_LABELS = {
     **PURPOSE_LABELS,
 }
 
-#: The event of a publication, when no state says more.
-PUBLISHED = "Publication"
+#: What a step of the history that kept the object's state did, by kind, said as a person
+#: would: an accepted amendment rewrites a proposal's text (participation/proposals.py),
+#: a need merged into another one joins it
+#: (participation/needs.py).
+UNCHANGED_STATE_EVENTS = {
+    "proposal": "texte modifié par un amendement accepté",
+    "need": "un besoin semblable y a été fusionné",
+}
+#: ... and for any other kind.
+UPDATED = "mise à jour"
 
 #: State tokens of each kind as French labels: the pages' own tables, and the timeline's
 #: wording where it differs on purpose (a decision "ouverte au vote", an outcome spelt out).
@@ -77,9 +85,10 @@ class ActivityEntry:
     kind_label: str
     #: the object's title, plain text
     title: str
-    #: French label of what happened: "Publication", or the new state ("en cours")
+    #: French label of what happened: the new state ("en cours"), what a change that kept
+    #: the state did, an evaluation's outcome; "" for a publication (the kind says it)
     event: str
-    #: French label of the state before a change, "" for a publication
+    #: French label of the state before a change of state, else ""
     previous: str
     #: the object's text as safe HTML
     content_html: str
@@ -96,8 +105,8 @@ class _Subject:
     title: str
     content_html: str
     published: datetime
-    #: what its publication is called: "Publication", or the evaluation's outcome
-    published_event: str
+    #: what its publication says beyond its kind: "", or the evaluation's outcome
+    published_event: str = ""
 
 
 def state_label(kind: str, state: str) -> str:
@@ -107,6 +116,23 @@ def state_label(kind: str, state: str) -> str:
     ('en cours', 'odd')
     """
     return STATE_LABELS.get(kind, {}).get(state, state)
+
+
+def change_event(kind: str, before: str, after: str) -> tuple[str, str]:
+    """What a step of an object's history did, as (event, previous state) labels: the new
+    state and the old one, or, when the state stayed the same, what happened and no old
+    state (never "brouillon → brouillon").
+
+    >>> change_event("need", "submitted", "in_circle")
+    ('confié à un cercle', 'soumis')
+    >>> change_event("proposal", "draft", "draft")
+    ('texte modifié par un amendement accepté', '')
+    >>> change_event("offer", "open", "open")
+    ('mise à jour', '')
+    """
+    if before == after:
+        return UNCHANGED_STATE_EVENTS.get(kind, UPDATED), ""
+    return state_label(kind, after), state_label(kind, before)
 
 
 def _subject(
@@ -120,7 +146,6 @@ def _subject(
         title=title,
         content_html=text_to_html(text),
         published=published,
-        published_event=PUBLISHED,
     )
 
 
@@ -155,7 +180,6 @@ def _announcement(row: Note) -> _Subject:
         title=title,
         content_html=row.content,
         published=row.published,
-        published_event=PUBLISHED,
     )
 
 
@@ -263,9 +287,8 @@ async def activity_of(
         subject = subjects.get(change.object_uri)
         if subject is None:  # amendments and other objects the timeline does not show
             continue
-        after = state_label(subject.kind, change.to_state)
-        before = state_label(subject.kind, change.from_state or "")
-        entries.append(_entry(subject, after, before, change.at))
+        event, before = change_event(subject.kind, change.from_state or "", change.to_state)
+        entries.append(_entry(subject, event, before, change.at))
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]
 

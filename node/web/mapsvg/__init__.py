@@ -15,6 +15,8 @@ centre), `dense_area` gives the box that a second, enlarged map shows.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from markupsafe import Markup, escape
 
 from node.domain.mesh import FLOW_KINDS
@@ -47,6 +49,10 @@ __all__ = [
 DESCRIPTION = (
     "%(places)s lieux et %(flows)s flux dessinés ; le détail est en tableaux sous la carte."
 )
+#: ... and an overview's (on another page than the map's).
+OVERVIEW_DESCRIPTION = (
+    "%(places)s lieux dessinés ; la page de la carte les nomme et montre les flux qui les relient."
+)
 
 
 def _same(text: str) -> str:
@@ -64,6 +70,7 @@ def render_map(
     outline: Box | None = None,
     ident: str = "map",
     empty_text: str = "Aucun lieu ni flux à afficher pour le moment.",
+    overview: bool = False,
 ) -> Markup:
     """The map as inline SVG markup; `tile_url` (a {z}/{x}/{y} template) adds tiles under it.
 
@@ -71,8 +78,12 @@ def render_map(
     and no flow to draw (it is translated here, as are the kinds and legend texts).
     With `focus`, the map is the enlarged view of that box (no legend: it shares the main
     map's); `outline` draws the box of an enlarged view on the main map. `ident` prefixes
-    the SVG's ids, which must be unique in the page.
+    the SVG's ids, which must be unique in the page. An `overview` is a light glance at the
+    map for another page (the home page): the boundary and the places only, with no names,
+    flows or legend, which the map page has.
     """
+    if overview:
+        data = replace(data, flows=())
     drawable = tuple(f for f in data.flows if f.drawable)
     widths = flow_widths(drawable)  # the same widths on the main map and the enlarged view
     if focus is None:
@@ -82,13 +93,18 @@ def render_map(
         data = within(data, focus)
     places = tuple(p for p in data.places if p.position is not None)
     flows = tuple(f for f in data.flows if f.drawable)
+    with_legend = focus is None and not overview
     heads = [(f.kind, widths[f.id]) for f in flows]
-    if focus is None:
+    if with_legend:
         heads += [(kind, SAMPLE_WIDTH) for kind in FLOW_KINDS]
-    height = frame.height + (legend_height(data) if focus is None else 0)
-    description = translate(DESCRIPTION) % {"places": len(places), "flows": len(flows)}
+    height = frame.height + (legend_height(data) if with_legend else 0)
+    classes = "map" if focus is None else "map map-zoom"
+    if overview:
+        classes += " map-overview"
+    told = OVERVIEW_DESCRIPTION if overview else DESCRIPTION
+    description = translate(told) % {"places": len(places), "flows": len(flows)}
     parts = [
-        f'<svg class="{"map" if focus is None else "map map-zoom"}" id="{ident}"'
+        f'<svg class="{classes}" id="{ident}"'
         f' viewBox="0 0 {WIDTH} {height:.0f}" role="img"'
         f' aria-labelledby="{ident}-title {ident}-desc" font-family="system-ui, sans-serif"'
         ' font-size="12">',
@@ -108,14 +124,15 @@ def render_map(
     parts.append(flow_layer(frame, flows, widths, translate, ident))
     if outline is not None:
         parts.append(_outline(frame, outline))
-    parts.append(place_layer(frame, places, _labels(frame, places, flows), translate))
+    names = {} if overview else _labels(frame, places, flows)
+    parts.append(place_layer(frame, places, names, translate))
     parts.append("</g>")
     if not places and not flows:
         parts.append(
             f'<text class="map-empty" x="{WIDTH / 2}" y="{frame.height / 2:.1f}"'
             f' text-anchor="middle">{escape(translate(empty_text))}</text>'
         )
-    if focus is None:
+    if with_legend:
         parts.append(legend(data, frame.height, WIDTH, translate, ident))
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped

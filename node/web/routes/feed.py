@@ -46,7 +46,10 @@ def _add(parent: ET.Element, tag: str, text: str | None = None, **attributes: st
 
 
 def entry_summary(entry: ActivityEntry, _: Translate) -> str:
-    """What happened, in words: "Besoin · soumis → confié à un cercle"."""
+    """What happened, in words: "Besoin · soumis → confié à un cercle", or the kind alone
+    for a publication ("Besoin")."""
+    if not entry.event:
+        return _(entry.kind_label)
     event = f"{_(entry.previous)} → {_(entry.event)}" if entry.previous else _(entry.event)
     return f"{_(entry.kind_label)} · {event}"
 

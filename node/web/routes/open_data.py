@@ -1,6 +1,7 @@
 """The open data page: every public dataset of the node, described, counted and dated, with
-its licence and two stable download URLs (CSV and JSON-LD), plus a page per dataset that
-documents its columns and a DCAT catalogue of them all.
+its licence and a stable download URL per format (CSV and JSON-LD, and GeoJSON for the
+datasets on the map), plus a page per dataset that documents its columns and a DCAT
+catalogue of them all.
 
 Downloads may be read from any origin (CORS) and carry an ETag, so that scripts and portals
 that poll them can ask "has it changed?" cheaply.
@@ -15,9 +16,11 @@ from aiohttp import web
 
 from node.services.open_data.catalogue import (
     CSV_TYPE,
+    GEOJSON_TYPE,
     JSONLD_TYPE,
     catalogue_document,
     dataset_csv,
+    dataset_geojson,
     dataset_jsonld,
     find_dataset,
     open_data_catalogue,
@@ -33,6 +36,7 @@ routes = web.RouteTableDef()
 
 _SLUG = "{slug:[a-z][a-z-]{0,39}}"
 NO_SUCH_DATASET = "Ce jeu de données n'existe pas."
+NOT_ON_THE_MAP = "Ce jeu de données n'est pas sur la carte : il n'existe pas en GeoJSON."
 
 
 def _dataset(request: web.Request) -> Dataset:
@@ -59,7 +63,7 @@ def _download(
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     if etag in (tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")):
         return web.Response(status=304, headers=headers)
-    charset = "utf-8" if content_type == CSV_TYPE else None
+    charset = "utf-8" if content_type in (CSV_TYPE, GEOJSON_TYPE) else None
     return web.Response(body=body, content_type=content_type, charset=charset, headers=headers)
 
 
@@ -100,6 +104,18 @@ async def dataset_jsonld_get(request: web.Request) -> web.Response:
     config = request.app[config_key]
     document = await dataset_jsonld(request.app[sessions_key], config, dataset, translator("en"))
     return _download(request, _json(document), JSONLD_TYPE)
+
+
+@routes.get(f"/open-data/{_SLUG}.geojson")
+async def dataset_geojson_get(request: web.Request) -> web.Response:
+    """A dataset of the map (places, actors, flows) as a GeoJSON FeatureCollection."""
+    dataset = _dataset(request)
+    config = request.app[config_key]
+    text = await dataset_geojson(request.app[sessions_key], config, dataset)
+    if text is None:
+        raise web.HTTPNotFound(text=NOT_ON_THE_MAP)
+    filename = f"{config.territory.handle}-{dataset.slug}.geojson"
+    return _download(request, text.encode("utf-8"), GEOJSON_TYPE, filename)
 
 
 @routes.get(f"/open-data/{_SLUG}")

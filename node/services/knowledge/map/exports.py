@@ -1,6 +1,7 @@
 """Exporting the map's data (issue item 1): places, actors and flows as CSV, and the map as a
 GeoJSON FeatureCollection (places as points or areas, flows as lines between their
-endpoints).
+endpoints); the open data also has places, actors (points at their places) and flows each
+as GeoJSON of their own.
 
 The exports round-trip: their columns and properties are exactly what the import reads
 (node/services/knowledge/map/imports.py), references are names (unique among places, and
@@ -13,6 +14,7 @@ import removes).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -163,6 +165,18 @@ def place_feature(place: PlaceView) -> dict[str, Any]:
     }
 
 
+def actor_feature(actor: ActorView) -> dict[str, Any]:
+    """A map actor as a GeoJSON Feature: a point at its place (no geometry without one)."""
+    located = actor.latitude is not None and actor.longitude is not None
+    geometry = {"type": "Point", "coordinates": [actor.longitude, actor.latitude]}
+    return {
+        "type": "Feature",
+        "id": actor.uri,
+        "geometry": geometry if located else None,
+        "properties": {"feature_type": "actor", **actor_row(actor)},
+    }
+
+
 def flow_feature(flow: FlowView) -> dict[str, Any]:
     """A flow as a GeoJSON Feature: a line from its source to its target (no geometry when
     one of them has no location: an actor without a place)."""
@@ -191,3 +205,23 @@ async def map_geojson(sessions: Sessions) -> str:
     """map.geojson: the map's places and flows."""
     snapshot = await mesh_snapshot(sessions)
     return json.dumps(map_feature_collection(snapshot), ensure_ascii=False, indent=1)
+
+
+def _feature_collection(features: Iterable[dict[str, Any]]) -> str:
+    collection = {"type": "FeatureCollection", "features": list(features)}
+    return json.dumps(collection, ensure_ascii=False, indent=1)
+
+
+async def places_geojson(sessions: Sessions) -> str:
+    """The places alone as GeoJSON, by name (the open data's "places" dataset)."""
+    return _feature_collection(map(place_feature, (await mesh_snapshot(sessions)).places))
+
+
+async def actors_geojson(sessions: Sessions) -> str:
+    """The map actors as GeoJSON points at their places, by name."""
+    return _feature_collection(map(actor_feature, (await mesh_snapshot(sessions)).actors))
+
+
+async def flows_geojson(sessions: Sessions) -> str:
+    """The flows alone as GeoJSON lines, by kind and label."""
+    return _feature_collection(map(flow_feature, (await mesh_snapshot(sessions)).flows))
