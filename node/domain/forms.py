@@ -8,6 +8,12 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from protocols.links import MAX_URL_LENGTH, is_web_url
+
+WEB_ADDRESS_EXPECTED = "Indiquez une adresse web commençant par https:// ou http://."
+"""The reason given for a URL that is not http(s): javascript:, data: and the like become
+links that run script, so they are refused wherever a URL is typed."""
+
 
 class FormInvalid(ValueError):
     """The form has problems: field name -> reason."""
@@ -31,6 +37,15 @@ class Form:
             self.errors[name] = "Ce champ est obligatoire."
         elif len(value) > max_length:
             self.errors[name] = "Ce texte est trop long."
+        return value
+
+    def web_url(
+        self, name: str, *, required: bool = True, max_length: int = MAX_URL_LENGTH
+    ) -> str:
+        """A trimmed http(s) address (it becomes a link: other schemes are refused)."""
+        value = self.text(name, required=required, max_length=max_length)
+        if value and name not in self.errors and not is_web_url(value):
+            self.errors[name] = WEB_ADDRESS_EXPECTED
         return value
 
     def choice(

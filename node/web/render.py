@@ -13,13 +13,16 @@ from node.services.pages.activity_feed import state_label
 from node.web.auth import csrf_key, signed_in_key
 from node.web.i18n import LANGUAGE_COOKIE, choose_language, translator
 from node.web.keys import config_key, templates_key
+from protocols.links import safe_link
 
 ONE_YEAR = 365 * 24 * 3600
 STATIC_DIR = Path(__file__).parent / "static"
 
 
 def make_templates() -> Environment:
-    """The Jinja environment: packaged templates, HTML autoescaping on."""
+    """The Jinja environment: packaged templates, HTML autoescaping on, and the `safe_url`
+    filter that every href, src and action fed by a value goes through (only http(s)
+    URLs and this site's paths survive it: stored data may hold javascript: links)."""
     environment = Environment(
         loader=PackageLoader("node.web", "templates"),
         autoescape=select_autoescape(["html", "xml"]),
@@ -27,6 +30,7 @@ def make_templates() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals["state_label"] = state_label
+    environment.filters["safe_url"] = safe_link
     return environment
 
 
