@@ -11,7 +11,6 @@ served from (CVE-2024-23832 and GHSA-jhrq-qvrm-qr36, interop.md §9).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import Callable, Collection
@@ -38,6 +37,8 @@ from federation.signing import Signer
 from instance_config import InstanceConfig
 from protocols.httpsig import sign_cavage, sign_rfc9421
 from protocols.httpsig.verify import Scheme
+from protocols.json_input import JsonRefused, parse_json
+from protocols.links import keep_web_links
 
 log = logging.getLogger(__name__)
 
@@ -530,10 +531,11 @@ class FederationClient:
 
     @staticmethod
     def _json_object(asked: str, body: bytes) -> dict[str, Any]:
+        """The answer as a JSON object, nested no deeper than protocols.json_input allows."""
         try:
-            document = json.loads(body)
-        except (ValueError, RecursionError):
-            raise FetchInvalid(asked, "the answer is not valid JSON") from None
+            document = parse_json(body)
+        except JsonRefused as refused:
+            raise FetchInvalid(asked, f"the answer is {refused}") from None
         if not isinstance(document, dict):
             raise FetchInvalid(
                 asked, f"the answer is a JSON {type(document).__name__}, not an object"
@@ -549,7 +551,8 @@ class FederationClient:
         otherwise anyone able to serve JSON somewhere could make us believe it is another
         server's object (CVE-2024-23832). A fragment in `url` (a key id such as
         `…/actor#main-key`) is not sent and not compared: the document at the URL without
-        it must carry that id. Raises a FetchError subclass.
+        it must carry that id. Links that are not http(s) (https only, unless
+        `allow_http`) are dropped from the document. Raises a FetchError subclass.
         """
         fetched = await self._get(
             url,
@@ -567,7 +570,7 @@ class FederationClient:
             raise FetchInvalid(
                 url, f"its id {found!r} is not the URL it was served from ({fetched.final_url})"
             )
-        return document
+        return keep_web_links(document, allow_http=self._allow_http)
 
     async def webfinger(self, acct: str) -> str:
         """Find the actor URL of a handle: `acct:user@host[:port]`, `user@host` or `@user@host`.

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from protocols.links import is_web_url
+
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 #: Spellings of the public collection seen in the wild (JSON-LD compaction yields the short ones).
@@ -88,6 +90,6 @@ def web_link(*candidates: str | None) -> str:
     ''
     """
     for url in candidates:
-        if url and url.lower().startswith(("https://", "http://")):
+        if url and is_web_url(url):
             return url
     return ""

@@ -11,9 +11,10 @@ nh3, the Ammonia sanitiser, so that what we show matches what Mastodon users see
   ``ol[start reversed]``, ``li[value]``, ``p[class]``; ``translate`` only as ``"no"``;
 - classes: microformats (``h-* p-* u-* dt-* e-*``), ``mention hashtag ellipsis invisible
   quote-inline``;
-- links only for the schemes in LINK_SCHEMES; any other link (relative, ``javascript:``,
-  ``mailto:``, missing ``href``) becomes its text; every link gets ``rel="nofollow noopener"``
-  (``target="_blank"`` is left to the page that shows the HTML).
+- links only for the schemes in LINK_SCHEMES (http, https, mailto: stricter than
+  Mastodon's list, which also keeps gemini:, xmpp:, magnet:...); any other link (relative,
+  ``javascript:``, ``data:``, missing ``href``) becomes its text; every link gets
+  ``rel="nofollow noopener"`` (``target="_blank"`` is left to the page that shows the HTML).
 
 nh3 always has the last word: the small rewrite done in Python (headings, link unwrapping,
 math) runs between two nh3 passes, so a mistake there cannot let markup through.
@@ -44,10 +45,10 @@ ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
 }
 """Attributes kept per element (``*``: on every element); ``rel`` is always replaced."""
 
-LINK_SCHEMES: frozenset[str] = frozenset(
-    {"http", "https", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", "xmpp", "magnet", "gemini"}
-)
-"""URL schemes a link may keep (Mastodon's LINK_PROTOCOLS); other links become text."""
+LINK_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
+"""URL schemes a link may keep; other links become text. Only schemes every browser opens
+as a page or a mail: Mastodon's LINK_PROTOCOLS also keeps dat, ipfs, xmpp, magnet, gemini...,
+which hand the visitor to whatever application claims them."""
 
 LINK_REL = "nofollow noopener"
 """The ``rel`` every link gets, whatever it had."""

@@ -1,13 +1,12 @@
 """The inbox pipeline of DESIGN.md, one readable function, each step a small function:
 
 size -> parse -> domain policy -> signature -> signer owns actor -> JSON-LD -> origins ->
-dedupe -> store.
+links -> dedupe -> store.
 The caller answers 202 once `receive` returns; effects are applied later by the worker.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,8 +17,10 @@ from federation.ports import ActorKey, InboxStore, KeyResolver, ReceivedActivity
 from instance_config import FederationConfig
 from protocols.activitystreams import host_of, id_of, ids_of, origin_of, type_of
 from protocols.httpsig import PendingSignature, SignatureError, read_signature
+from protocols.json_input import JsonRefused, parse_json
 from protocols.jsonld.loader import compact, uses_only_known_contexts
 from protocols.jsonld.project_context import ACTIVITYSTREAMS_CONTEXT
+from protocols.links import keep_web_links
 
 #: Mastodon's MAX_JSON_SIZE: larger bodies are refused before parsing.
 MAX_ACTIVITY_BYTES = 1_000_000
@@ -75,6 +76,7 @@ async def receive(
     check_signer_is_actor(key, actor)
     document = read_jsonld(document)  # after authentication: pyld costs milliseconds
     check_origins(document)
+    keep_web_links(document, allow_http=policy.allow_private_addresses)
     activity = ReceivedActivity(
         activity_id=document["id"],
         type=type_of(document) or "",
@@ -92,11 +94,12 @@ def check_size(body: bytes) -> None:
 
 
 def parse_activity(body: bytes) -> dict[str, Any]:
-    """A JSON object with an http(s) `id`, a `type` and a single `actor` URI."""
+    """A JSON object with an http(s) `id`, a `type` and a single `actor` URI, nested no
+    deeper than protocols.json_input allows (deeper ones would exhaust the stack later)."""
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InboxRefused(400, "body is not JSON") from None
+        document = parse_json(body)
+    except JsonRefused as refused:
+        raise InboxRefused(400, f"body is {refused}") from None
     if not isinstance(document, dict):
         raise InboxRefused(400, "activity must be a JSON object")
     activity_id, actor = document.get("id"), id_of(document.get("actor"))
@@ -122,6 +125,8 @@ def read_jsonld(document: dict[str, Any]) -> dict[str, Any]:
         return document
     try:
         compacted = compact(document, ACTIVITYSTREAMS_CONTEXT)
+    except JsonRefused as refused:
+        raise InboxRefused(400, f"the activity cannot be read as JSON-LD: {refused}") from None
     except JsonLdError:
         raise InboxRefused(
             400, "the activity names a JSON-LD context this node does not know (none is fetched)"

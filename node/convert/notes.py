@@ -8,9 +8,10 @@ from typing import Any
 
 from instance_config import InstanceConfig
 from node.storage.models import Note
-from protocols.activitystreams import PUBLIC_ALIASES, id_of, ids_of, type_of
+from protocols.activitystreams import PUBLIC_ALIASES, id_of, ids_of, type_of, web_link
 from protocols.html import sanitize_html
 from protocols.jsonld.project_context import document_context
+from protocols.links import is_web_url
 
 
 def iso(moment: datetime) -> str:
@@ -65,7 +66,8 @@ POST_TYPES = frozenset({"Note", "Article", "Page", "Question", "Event", "Video"}
 
 
 def note_from_as(document: dict[str, Any], published: datetime) -> Note:
-    """A remote post as a Note row, with its HTML sanitised (never trusted)."""
+    """A remote post as a Note row, with its HTML sanitised and its links http(s) only
+    (never trusted: a javascript: `url` gives way to the post's id)."""
     content = document.get("content") if isinstance(document.get("content"), str) else ""
     name = document.get("name") if isinstance(document.get("name"), str) else ""
     if type_of(document) != "Note" and name:
@@ -81,8 +83,8 @@ def note_from_as(document: dict[str, Any], published: datetime) -> Note:
         uri=document["id"],
         local=False,
         author_uri=next(iter(ids_of(document.get("attributedTo"))), ""),
-        in_reply_to=id_of(document.get("inReplyTo")),
-        url=id_of(document.get("url")) or document["id"],
+        in_reply_to=_web_url(id_of(document.get("inReplyTo"))),
+        url=web_link(id_of(document.get("url")), document["id"]) or None,
         summary=sanitize_html(document["summary"])
         if isinstance(document.get("summary"), str)
         else "",
@@ -93,6 +95,11 @@ def note_from_as(document: dict[str, Any], published: datetime) -> Note:
         mentions=json.dumps(mentions),
         published=published,
     )
+
+
+def _web_url(value: str | None) -> str | None:
+    """The value if it is an http(s) URL (links and thread lookups use it), else None."""
+    return value if is_web_url(value) else None
 
 
 def _visibility(to: list[str], cc: list[str]) -> str:

@@ -10,6 +10,7 @@ from node.storage.models import RemoteActor
 from protocols.activitystreams import ACTOR_TYPES, as_list, host_of, id_of, type_of
 from protocols.html import html_to_text, sanitize_html
 from protocols.keys import PublicKey, ed25519_from_multibase, load_public_key_pem
+from protocols.links import is_web_url
 
 
 class InvalidActor(ValueError):
@@ -25,7 +26,8 @@ class PublishedKey:
 
 
 def actor_from_as(document: dict[str, Any]) -> RemoteActor:
-    """A RemoteActor row from a fetched actor document (validated as Mastodon does)."""
+    """A RemoteActor row from a fetched actor document (validated as Mastodon does; its
+    profile and avatar links kept only when http(s), as pages may show them)."""
     actor_id = document.get("id")
     kind = type_of(document)
     if not isinstance(actor_id, str) or not actor_id.startswith(("https://", "http://")):
@@ -40,6 +42,7 @@ def actor_from_as(document: dict[str, Any]) -> RemoteActor:
     username = document.get("preferredUsername")
     url = id_of(document.get("url"))
     icon = document.get("icon")
+    icon_url = id_of(icon.get("url")) if isinstance(icon, dict) else id_of(icon)
     return RemoteActor(
         uri=actor_id,
         domain=host_of(actor_id),
@@ -47,8 +50,8 @@ def actor_from_as(document: dict[str, Any]) -> RemoteActor:
         username=username if isinstance(username, str) else "",
         name=html_to_text(_text(document.get("name")))[:2048],
         summary=sanitize_html(_text(document.get("summary"))),
-        url=url if url and host_of(url) == host_of(actor_id) else actor_id,
-        icon_url=id_of(icon.get("url")) if isinstance(icon, dict) else id_of(icon),
+        url=url if is_web_url(url) and host_of(url) == host_of(actor_id) else actor_id,
+        icon_url=icon_url if is_web_url(icon_url) else None,
         inbox=inbox,
         shared_inbox=shared if shared and shared.startswith(("https://", "http://")) else None,
         outbox=id_of(document.get("outbox")),

@@ -14,6 +14,11 @@ BAD_MOMENT = "Entrez une date et une heure, par exemple 2026-04-15 18:00."
 SKIPPED_MOMENT = (
     "Cette heure n'existe pas ce jour-là (passage à l'heure d'été) : choisissez-en une autre."
 )
+from protocols.links import MAX_URL_LENGTH, is_web_url
+
+WEB_ADDRESS_EXPECTED = "Indiquez une adresse web commençant par https:// ou http://."
+"""The reason given for a URL that is not http(s): javascript:, data: and the like become
+links that run script, so they are refused wherever a URL is typed."""
 
 
 class FormInvalid(ValueError):
@@ -38,6 +43,15 @@ class Form:
             self.errors[name] = "Ce champ est obligatoire."
         elif len(value) > max_length:
             self.errors[name] = "Ce texte est trop long."
+        return value
+
+    def web_url(
+        self, name: str, *, required: bool = True, max_length: int = MAX_URL_LENGTH
+    ) -> str:
+        """A trimmed http(s) address (it becomes a link: other schemes are refused)."""
+        value = self.text(name, required=required, max_length=max_length)
+        if value and name not in self.errors and not is_web_url(value):
+            self.errors[name] = WEB_ADDRESS_EXPECTED
         return value
 
     def choice(

@@ -14,6 +14,10 @@ import math
 from datetime import date
 from typing import Any
 
+from node.domain.forms import WEB_ADDRESS_EXPECTED
+from protocols.json_input import JsonRefused, parse_json
+from protocols.links import is_web_url
+
 #: Places (vocabulary.md 5.9, `placeKind`), in the legend's order.
 PLACE_KINDS: dict[str, str] = {
     "service_equipment": "Service ou équipement",
@@ -123,8 +127,8 @@ def parse_geometry(value: Any, allowed: tuple[str, ...] = AREA_TYPES) -> dict[st
         if len(value) > GEOMETRY_MAX_CHARS:
             raise GeometryInvalid("La géométrie est trop grande (1 Mo au plus).")
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
+            value = parse_json(value)
+        except JsonRefused:
             raise GeometryInvalid("La géométrie n'est pas du GeoJSON lisible.") from None
     kind = value.get("type") if isinstance(value, dict) else None
     if kind not in allowed:
@@ -233,8 +237,8 @@ def geometry_text(geometry: dict[str, Any]) -> str:
 
 def website_problem(url: str) -> str | None:
     """A website must be an http(s) address (it becomes a link on the pages)."""
-    if url and (not url.startswith(("https://", "http://")) or any(c.isspace() for c in url)):
-        return "Indiquez une adresse web commençant par https:// ou http://."
+    if url and not is_web_url(url):
+        return WEB_ADDRESS_EXPECTED
     return None
 
 

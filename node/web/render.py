@@ -15,6 +15,7 @@ from node.services.pages.activity_feed import state_label
 from node.web.auth import csrf_key, signed_in_key
 from node.web.i18n import LANGUAGE_COOKIE, choose_language, translator
 from node.web.keys import config_key, templates_key
+from protocols.links import safe_link
 
 ONE_YEAR = 365 * 24 * 3600
 STATIC_DIR = Path(__file__).parent / "static"
@@ -24,7 +25,9 @@ def make_templates(zone: tzinfo) -> Environment:
     """The Jinja environment: packaged templates, HTML autoescaping on, and the filters that
     show stored UTC moments on the territory's clock (`zone`):
     `{{ moment | local_time }}` (or `local_time("%Y-%m-%d")`) and `{{ moment | local_iso }}`
-    for <time datetime>."""
+    for <time datetime>; and the `safe_url` filter that every href, src and action fed by a
+    value goes through (only http(s) URLs and this site's paths survive it: stored data may
+    hold javascript: links)."""
     environment = Environment(
         loader=PackageLoader("node.web", "templates"),
         autoescape=select_autoescape(["html", "xml"]),
@@ -41,6 +44,7 @@ def make_templates(zone: tzinfo) -> Environment:
 
     environment.filters["local_time"] = local_time
     environment.filters["local_iso"] = local_iso_time
+    environment.filters["safe_url"] = safe_link
     return environment
 
 

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from pyld import jsonld  # type: ignore[import-untyped]
 
+from protocols.json_input import JsonRefused, check_json_depth
+
 from . import contexts as _contexts_package
 
 # Canonical context URL -> file name in protocols/jsonld/contexts/.
@@ -134,10 +136,15 @@ def expand(document: Mapping[str, Any] | Sequence[Any]) -> list[Any]:
 
     A context we do not bundle makes pyld raise ``JsonLdError`` (code ``loading remote
     context failed``) whose ``__cause__`` is the loader's ``loading document failed``.
+    A document nested deeper than protocols.json_input allows raises JsonRefused.
     """
     if isinstance(document, str):
         raise TypeError("expand() takes a parsed document, not a URL or JSON text")
-    return cast(list[Any], jsonld.expand(document, _pyld_options()))
+    check_json_depth(document)
+    try:
+        return cast(list[Any], jsonld.expand(document, _pyld_options()))
+    except RecursionError:  # pyld recurses per level, and contexts can add some
+        raise JsonRefused("JSON-LD nested too deeply to process") from None
 
 
 def compact(
@@ -147,11 +154,16 @@ def compact(
     """Compact a JSON-LD document against ``context``, resolving contexts from the bundle only.
 
     Used to read a document that came with foreign term names in the terms we expect, e.g.
-    ``compact(doc, document_context())``.
+    ``compact(doc, document_context())``. A document nested deeper than
+    protocols.json_input allows raises JsonRefused.
     """
     if isinstance(document, str):
         raise TypeError("compact() takes a parsed document, not a URL or JSON text")
-    return cast(dict[str, Any], jsonld.compact(document, context, _pyld_options()))
+    check_json_depth(document)
+    try:
+        return cast(dict[str, Any], jsonld.compact(document, context, _pyld_options()))
+    except RecursionError:  # pyld recurses per level, and contexts can add some
+        raise JsonRefused("JSON-LD nested too deeply to process") from None
 
 
 def uses_only_known_contexts(document: object) -> bool:

@@ -317,6 +317,55 @@ async def test_bodies_that_are_not_a_json_object_are_invalid(
         await client.fetch_document(peer.url("/array"), None)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 10_000 + b"]" * 10_000, b'{"a":' * 800 + b"1" + b"}" * 800, b"[" * 65 + b"]" * 65],
+    ids=["array 10000 deep", "object 800 deep", "array 65 deep"],
+)
+async def test_deeply_nested_bodies_are_invalid(
+    make_peer: PeerFactory, client: FederationClient, body: bytes
+) -> None:
+    def deep(content_type: str) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return web.Response(body=body, content_type=content_type)
+
+        return handler
+
+    peer = await make_peer(
+        {
+            "/deep": deep("application/activity+json"),
+            "/.well-known/webfinger": deep("application/jrd+json"),
+        }
+    )
+    with pytest.raises(FetchInvalid, match="nested deeper than 64 levels"):
+        await client.fetch_document(peer.url("/deep"), None)
+    with pytest.raises(FetchInvalid, match="nested deeper than 64 levels"):
+        await client.webfinger(f"alice@127.0.0.1:{peer.server.port}")
+
+
+async def test_links_that_are_not_http_are_dropped_from_fetched_documents(
+    make_peer: PeerFactory, client: FederationClient
+) -> None:
+    async def hostile(request: web.Request) -> web.StreamResponse:
+        return activity_json(
+            {
+                "@context": AS_CONTEXT,
+                "id": str(request.url),
+                "type": "Person",
+                "url": " JaVaScRiPt:alert(1)",
+                "icon": {"type": "Image", "url": "data:text/html,<script>alert(1)</script>"},
+                "image": {"type": "Image", "url": "https://p.example/banner.png"},
+                "attachment": ["vbscript:msgbox(1)", "https://p.example/a"],
+            }
+        )
+
+    peer = await make_peer({"/users/mallory": hostile})
+    document = await client.fetch_document(peer.url("/users/mallory"), None)
+    assert "url" not in document and document["icon"] == {"type": "Image"}
+    assert document["image"]["url"] == "https://p.example/banner.png"
+    assert document["attachment"] == ["https://p.example/a"]
+
+
 async def test_oversize_bodies_are_refused(
     make_peer: PeerFactory, client: FederationClient
 ) -> None:

@@ -250,7 +250,7 @@ async def test_update_of_the_actor_refreshes_the_cache(
 @pytest.mark.parametrize(
     ("mutate", "status", "reason"),
     [
-        (lambda a, act, h: (b"{not json", h), 400, "not JSON"),
+        (lambda a, act, h: (b"{not json", h), 400, "not valid JSON"),
         (lambda a, act, h: (json.dumps(act | {"actor": None}).encode(), h), 400, "actor"),
         (lambda a, act, h: (json.dumps(act | {"content": "changed"}).encode(), h), 401, "digest"),
         (

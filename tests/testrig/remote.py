@@ -27,6 +27,8 @@ class RemoteActorDoc:
     private_key: rsa.RSAPrivateKey
     name: str = ""
     shared_inbox: str | None = None
+    #: more properties of the actor document (hostile ones, for instance)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key_id(self) -> str:
@@ -50,7 +52,7 @@ class RemoteActorDoc:
         }
         if self.shared_inbox:
             doc["endpoints"] = {"sharedInbox": self.shared_inbox}
-        return doc
+        return doc | self.extra
 
     def rotate_key(self) -> None:
         """A new key pair, as after a key rotation on the remote server."""
@@ -70,6 +72,9 @@ class FakeRemote:
     base: str = ""
     actors: dict[str, RemoteActorDoc] = field(default_factory=dict)
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: bodies served as they are at their URL (actor, object or WebFinger), before anything
+    #: else: what json.dumps cannot write, such as a 10,000-deep array
+    raw: dict[str, bytes] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
     fetches: list[str] = field(default_factory=list)
     #: awaited after an inbox POST is recorded and before it is answered (a slow peer)
@@ -87,10 +92,27 @@ class FakeRemote:
         app.router.add_get("/objects/{name}", self._object)
         app.router.add_post("/users/{name}/inbox", self._inbox)
         app.router.add_post("/inbox", self._inbox)
+        app.router.add_get("/.well-known/webfinger", self._webfinger)
         return app
+
+    def _raw(self, request: web.Request, content_type: str) -> web.Response | None:
+        body = self.raw.get(f"{self.base}{request.path_qs}") or self.raw.get(
+            f"{self.base}{request.path}"
+        )
+        return None if body is None else web.Response(body=body, content_type=content_type)
+
+    async def _webfinger(self, request: web.Request) -> web.Response:
+        self.fetches.append(str(request.url))
+        answer = self._raw(request, "application/jrd+json")
+        if answer is None:
+            raise web.HTTPNotFound()
+        return answer
 
     async def _actor(self, request: web.Request) -> web.Response:
         self.fetches.append(str(request.url))
+        raw = self._raw(request, "application/activity+json")
+        if raw is not None:
+            return raw
         actor = self.actors.get(f"{self.base}/users/{request.match_info['name']}")
         if actor is None:
             raise web.HTTPNotFound()
@@ -99,6 +121,9 @@ class FakeRemote:
         )
 
     async def _object(self, request: web.Request) -> web.Response:
+        raw = self._raw(request, "application/activity+json")
+        if raw is not None:
+            return raw
         document = self.documents.get(f"{self.base}/objects/{request.match_info['name']}")
         if document is None:
             raise web.HTTPNotFound()
@@ -114,10 +139,14 @@ class FakeRemote:
 
 
 def signed_post(
-    actor: RemoteActorDoc, url: str, activity: dict[str, Any], now: datetime | None = None
+    actor: RemoteActorDoc,
+    url: str,
+    activity: dict[str, Any] | bytes,
+    now: datetime | None = None,
 ) -> tuple[bytes, dict[str, str]]:
-    """The body and headers of an inbox POST signed by `actor` (draft-cavage, as Mastodon)."""
-    body = json.dumps(activity).encode()
+    """The body and headers of an inbox POST signed by `actor` (draft-cavage, as Mastodon);
+    `activity` as a document, or as the exact bytes to send."""
+    body = activity if isinstance(activity, bytes) else json.dumps(activity).encode()
     headers = {"Content-Type": "application/activity+json"}
     headers |= sign_cavage(
         "POST", url, headers, body, actor.private_key, actor.key_id, now or datetime.now(UTC)

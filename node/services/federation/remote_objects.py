@@ -14,7 +14,7 @@ from node.convert.objects import MAILLAGE_KINDS
 from node.services.runtime import Runtime
 from node.storage.base import utcnow
 from node.storage.models import RemoteObject
-from protocols.activitystreams import id_of, ids_of, origin_of
+from protocols.activitystreams import id_of, ids_of, origin_of, web_link
 from protocols.html import html_to_text, sanitize_html
 
 
@@ -61,7 +61,8 @@ def status_line_of(document: dict[str, Any]) -> str:
 
 
 async def store_remote_object(session: AsyncSession, document: dict[str, Any]) -> RemoteObject:
-    """Insert or refresh a received object (its HTML sanitised, its raw JSON kept)."""
+    """Insert or refresh a received object (its HTML sanitised, its link http(s) only, its
+    raw JSON kept)."""
     kind = maillage_kind(document)
     if kind is None:
         raise RemoteObjectError("not a Maillage object (no known additionalType)")
@@ -76,7 +77,7 @@ async def store_remote_object(session: AsyncSession, document: dict[str, Any]) -
     row.summary = status_line_of(document)
     row.content = sanitize_html(_text(document, "content"))
     row.state = _text(document, "lifecycleState")[:32]
-    row.url = id_of(document.get("url")) or document["id"]
+    row.url = web_link(id_of(document.get("url")), document["id"]) or None
     row.raw = json.dumps(document, ensure_ascii=False)
     row.updated = utcnow()
     row.deleted = False

@@ -205,9 +205,7 @@ async def adopt_post(request: web.Request) -> web.StreamResponse:
     account = require_role(request).account
     posted = await request.post()
     form = Form(posted)
-    url = form.text("url", max_length=2048)
-    if url:
-        form.check(url.startswith(("https://", "http://")), "url", "Entrez une adresse web.")
+    url = form.web_url("url")
     adaptations = form.text("adaptations", max_length=5000)
     title = form.text("title", required=False)
     starts_on, ends_on = _read_period(form)

@@ -21,6 +21,7 @@ from node.services.pages.activity_feed import (
 from node.storage.base import utcnow
 from node.web.i18n import SUPPORTED, Translate, translator
 from node.web.keys import runtime_key
+from protocols.links import safe_link
 
 routes = web.RouteTableDef()
 
@@ -76,7 +77,7 @@ def atom_feed(
         _add(element, "id", entry.uri)
         _add(element, "title", f"{_(entry.kind_label)} : {entry.title}")
         _add(element, "updated", local_iso(entry.at, zone))
-        _add(element, "link", rel="alternate", type="text/html", href=entry.uri)
+        _add(element, "link", rel="alternate", type="text/html", href=safe_link(entry.uri))
         _add(element, "category", term=entry.kind, label=_(entry.kind_label))
         _add(element, "summary", entry_summary(entry, _))
         _add(element, "content", entry.content_html, type="html")

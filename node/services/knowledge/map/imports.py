@@ -67,6 +67,7 @@ from node.services.knowledge.map.rows import (
 from node.services.open_data.formats import FORMULA_STARTS
 from node.services.participation.history import record_change
 from node.storage.models import Account, Flow, MapActor, Place
+from protocols.json_input import JsonRefused, parse_json
 
 #: Largest file accepted (a commune's places with detailed areas stay far below).
 MAX_FILE_BYTES = 5_000_000
@@ -254,9 +255,9 @@ def _read_geojson(upload: Upload, rows: ImportRows) -> None:
     if text is None:
         return
     try:
-        document = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        line = getattr(exc, "lineno", None)
+        document = parse_json(text)
+    except JsonRefused as exc:
+        line = getattr(exc.__context__, "lineno", None)
         rows.reject(upload, "ligne", line, "", "Ce n'est pas du JSON lisible.")
         return
     kind = document.get("type") if isinstance(document, dict) else None
