@@ -9,12 +9,12 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from node.domain.local_time import NonexistentLocalTime, from_local_input
+from protocols.links import MAX_URL_LENGTH, is_web_url
 
 BAD_MOMENT = "Entrez une date et une heure, par exemple 2026-04-15 18:00."
 SKIPPED_MOMENT = (
     "Cette heure n'existe pas ce jour-là (passage à l'heure d'été) : choisissez-en une autre."
 )
-from protocols.links import MAX_URL_LENGTH, is_web_url
 
 WEB_ADDRESS_EXPECTED = "Indiquez une adresse web commençant par https:// ou http://."
 """The reason given for a URL that is not http(s): javascript:, data: and the like become
