@@ -40,6 +40,8 @@ UNLINKED = {
     "/actors/{name}/{collection}": "actors' collections, for servers only",
     "/experiments/{id}/replications": "a collection for servers; people see the experiment",
     "/indicators/{slug}/observations/{day}": "for servers; people go to the indicator's row",
+    "/decisions/remote/{id}": "a followed territory's decision: the demo follows none "
+    "(tests/node/test_neighbour.py reads it)",
 }
 
 #: The outermost elements that stick out of the viewport (their parent does not, or it keeps

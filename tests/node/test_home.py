@@ -188,10 +188,12 @@ async def test_the_activity_says_what_happened_as_a_person_would(home: TestClien
     assert len(lines) == 20
     for line in lines:
         assert "Publication" not in line, line
-        facts = line.split(" UTC · ")[1] + " "
+        facts = re.split(r"^\d\d/\d\d/\d{4} \d\d:\d\d · ", line)[1] + " "
         assert not re.search(r"(\S[^→]*) → puis \1 ", facts), line  # "brouillon → brouillon"
     # a publication is named by its kind alone; a change of state says before and after
-    assert any(re.search(r"UTC · Besoin Des bancs le long des quais de Loire$", x) for x in lines)
+    assert any(
+        re.search(r"\d\d:\d\d · Besoin Des bancs le long des quais de Loire$", x) for x in lines
+    )
     assert any(
         "Proposition · brouillon → puis en délibération Pédibus et rue scolaire" in x for x in lines
     )
