@@ -20,7 +20,7 @@ from protocols.httpsig import PendingSignature, SignatureError, read_signature
 from protocols.json_input import JsonRefused, parse_json
 from protocols.jsonld.loader import compact, uses_only_known_contexts
 from protocols.jsonld.project_context import ACTIVITYSTREAMS_CONTEXT
-from protocols.links import keep_web_links
+from protocols.links import is_web_url, keep_web_links
 
 #: Mastodon's MAX_JSON_SIZE: larger bodies are refused before parsing.
 MAX_ACTIVITY_BYTES = 1_000_000
@@ -103,11 +103,11 @@ def parse_activity(body: bytes) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise InboxRefused(400, "activity must be a JSON object")
     activity_id, actor = document.get("id"), id_of(document.get("actor"))
-    if not isinstance(activity_id, str) or not activity_id.startswith(("https://", "http://")):
+    if not is_web_url(activity_id):
         raise InboxRefused(400, "activity has no http(s) id")
     if not type_of(document):
         raise InboxRefused(400, "activity has no type")
-    if actor is None or not actor.startswith(("https://", "http://")):
+    if actor is None or not is_web_url(actor):
         # Misskey-family servers compare signer and actor as strings: a single URI is required.
         raise InboxRefused(400, "activity has no single actor URI")
     document["actor"] = actor
@@ -139,6 +139,8 @@ def read_jsonld(document: dict[str, Any]) -> dict[str, Any]:
 
 def check_domain(uri: str, policy: FederationConfig) -> None:
     """Refuse blocked domains before any fetch is made on their behalf."""
+    if not is_web_url(uri):
+        raise InboxRefused(400, f"{uri[:200]!r} is not an http(s) URL")
     if not policy.is_domain_allowed(host_of(uri)):
         raise InboxRefused(403, f"domain {host_of(uri)} is not allowed to federate with this node")
 
@@ -188,6 +190,8 @@ def check_origins(document: dict[str, Any]) -> None:
     if not isinstance(embedded, dict) or type_of(document) in _FOREIGN_OBJECT_ALLOWED:
         return
     object_id = id_of(embedded)
+    if object_id is not None and not is_web_url(object_id):
+        raise InboxRefused(400, "object id is not an http(s) URL")
     if object_id is not None and origin_of(object_id) != actor_origin:
         raise InboxRefused(403, "object id is not on the actor's server")
     for field in ("attributedTo", "actor"):

@@ -55,6 +55,9 @@ _W3C_HOSTS: dict[str, str] = {
 }
 
 _LOADING_FAILED = "loading document failed"
+#: what pyld lets out, besides its JsonLdError, on malformed documents (an invalid base IRI,
+#: a term of the wrong type): found by tests/node/test_fuzz_inbox.py
+_PYLD_SLIPS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 
 def canonical_context_url(url: str) -> str | None:
@@ -70,7 +73,10 @@ def canonical_context_url(url: str) -> str | None:
         candidate = candidate[:-1]
     if candidate in _BUNDLED_FILES:
         return candidate
-    parts = urlsplit(candidate)
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:  # "http://[" and other unparseable authorities
+        return None
     host = _W3C_HOSTS.get(parts.netloc.lower())
     if host is None or parts.scheme.lower() not in ("http", "https"):
         return None
@@ -136,7 +142,8 @@ def expand(document: Mapping[str, Any] | Sequence[Any]) -> list[Any]:
 
     A context we do not bundle makes pyld raise ``JsonLdError`` (code ``loading remote
     context failed``) whose ``__cause__`` is the loader's ``loading document failed``.
-    A document nested deeper than protocols.json_input allows raises JsonRefused.
+    A document nested deeper than protocols.json_input allows, or one pyld cannot process,
+    raises JsonRefused.
     """
     if isinstance(document, str):
         raise TypeError("expand() takes a parsed document, not a URL or JSON text")
@@ -145,6 +152,8 @@ def expand(document: Mapping[str, Any] | Sequence[Any]) -> list[Any]:
         return cast(list[Any], jsonld.expand(document, _pyld_options()))
     except RecursionError:  # pyld recurses per level, and contexts can add some
         raise JsonRefused("JSON-LD nested too deeply to process") from None
+    except _PYLD_SLIPS as slip:
+        raise JsonRefused(f"not JSON-LD that can be processed ({slip})") from None
 
 
 def compact(
@@ -155,7 +164,7 @@ def compact(
 
     Used to read a document that came with foreign term names in the terms we expect, e.g.
     ``compact(doc, document_context())``. A document nested deeper than
-    protocols.json_input allows raises JsonRefused.
+    protocols.json_input allows, or one pyld cannot process, raises JsonRefused.
     """
     if isinstance(document, str):
         raise TypeError("compact() takes a parsed document, not a URL or JSON text")
@@ -164,6 +173,8 @@ def compact(
         return cast(dict[str, Any], jsonld.compact(document, context, _pyld_options()))
     except RecursionError:  # pyld recurses per level, and contexts can add some
         raise JsonRefused("JSON-LD nested too deeply to process") from None
+    except _PYLD_SLIPS as slip:
+        raise JsonRefused(f"not JSON-LD that can be processed ({slip})") from None
 
 
 def uses_only_known_contexts(document: object) -> bool:

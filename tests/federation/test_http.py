@@ -483,6 +483,27 @@ async def test_too_many_redirects(make_peer: PeerFactory, client: FederationClie
     assert (await client.fetch_document(peer.url("/2"), None))["id"] == peer.url("/5")
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://[::1]:{port}/actor",
+        "http://[::ffff:127.0.0.1]:{port}/actor",
+        "http://[fc00::1]:{port}/actor",
+        "http://[fe80::1]:{port}/actor",
+        "http://10.0.0.1:{port}/actor",
+        "http://169.254.169.254/latest/meta-data",
+        "http://localhost:{port}/actor",
+    ],
+)
+async def test_redirects_to_private_addresses_are_refused(
+    make_peer: PeerFactory, client: FederationClient, target: str
+) -> None:
+    peer = await make_peer({"/actor": redirect(target.format(port=closed_port()))})
+    with pytest.raises((FetchRefused, FetchInvalid)):  # the name: refused as another host
+        await client.fetch_document(peer.url("/actor"), None)
+    assert len(peer.seen) == 1
+
+
 async def test_redirect_to_a_refused_address_is_refused(
     make_peer: PeerFactory, client: FederationClient
 ) -> None:
@@ -561,6 +582,45 @@ async def test_the_resolver_checks_the_address_connected_to(make_peer: PeerFacto
         with pytest.raises(FetchRefused, match=re.escape("127.0.0.1")):
             await client.fetch_document(f"http://peer.test:{peer.server.port}/actor", None)
     assert dns.closed
+    assert len(peer.seen) == 1
+
+
+class RebindingResolver(FakeResolver):
+    """An attacker's DNS: an allowed address for the first answer, a refused one after."""
+
+    def __init__(self, host: str, first: str, then: str) -> None:
+        super().__init__({host: [first]})
+        self.host, self.then, self.answers = host, then, 0
+
+    async def resolve(self, host: str, port: int = 0, family: Any = socket.AF_INET) -> Any:
+        self.answers += 1
+        found = await super().resolve(host, port, family)
+        self.table[self.host] = [self.then]
+        return found
+
+
+async def test_an_answer_that_changes_after_the_first_check_is_checked_again(
+    make_peer: PeerFactory,
+) -> None:
+    """DNS rebinding: the address checked is the address connected to, at every connection,
+    so a name that moves to a refused address after one good answer reaches nothing."""
+
+    async def serve_and_close(request: web.Request) -> web.StreamResponse:
+        response = await serve_self()(request)
+        response.headers["Connection"] = "close"  # the next fetch opens a new connection
+        return response
+
+    peer = await make_peer({"/actor": serve_and_close})
+    dns = RebindingResolver("rebind.test", first="127.0.0.1", then="127.0.0.2")
+    async with FederationClient(
+        BASE_URL, VERSION, policy=loopback_only, allow_http=True, resolver=dns
+    ) as client:
+        url = f"http://rebind.test:{peer.server.port}/actor"
+        assert (await client.fetch_document(url, None))["id"] == url
+        client._session.connector.clear_dns_cache()  # type: ignore[union-attr]  # TTL expired
+        with pytest.raises(FetchRefused, match=re.escape("127.0.0.2")):
+            await client.fetch_document(url, None)
+    assert dns.answers == 2
     assert len(peer.seen) == 1
 
 
