@@ -178,4 +178,4 @@ async def dismiss(runtime: Runtime, account: Account, notification_id: str) -> N
 
 async def clear(runtime: Runtime, account: Account) -> None:
     """Dismiss every notification so far."""
-    await dismiss(runtime, account, f"cleared:{status_id(millis(utcnow()), 'f', 'z' * 26)}")
+    await dismiss(runtime, account, f"cleared:{status_id(millis(utcnow()), 'f', '7' + 'z' * 25)}")

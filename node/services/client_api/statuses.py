@@ -24,6 +24,7 @@ from node.services.client_api.accounts import (
     person_of,
     unknown_account,
 )
+from node.services.federation.remote_objects import maillage_kind
 from node.services.runtime import Runtime
 from node.storage.base import utcnow
 from node.storage.models import (
@@ -444,10 +445,15 @@ async def render(
             reblogged=(uri, "announce") in mine,
             poll=poll,
             language=_language(row.document, runtime.config.territory.default_language),
-            card_url=row.document.get("url") if kind not in ("Note", "Question") else None,
+            card_url=row.document.get("url") if _has_card(row.document) else None,
         )
         rendered.append(status_entity(row.document, facts))
     return rendered
+
+
+def _has_card(document: dict[str, Any]) -> bool:
+    """Maillage objects link to their page with a card; polls and posts do not."""
+    return maillage_kind(document) is not None and type_of(document) != "Question"
 
 
 def _language(document: dict[str, Any], default: str) -> str:
