@@ -430,7 +430,6 @@ async def render(
                 await _poll_facts(session, row.document, viewer, row.local),
                 now,
             )
-        kind = type_of(row.document)
         facts = StatusFacts(
             id=row.id,
             account=accounts.get(row.author) or unknown_account(row.author),
