@@ -26,7 +26,8 @@ from node.storage.keyring import KeyRing
 from node.storage.outbox import SqlDeliveryStore
 from node.web.auth import session_middleware
 from node.web.client_api import ROUTE_TABLES as CLIENT_API_ROUTES
-from node.web.client_api.base import client_api_middleware
+from node.web.client_api.base import api_limits_key, client_api_middleware
+from node.web.client_api.rate_limits import ApiRateLimits
 from node.web.errors import error_middleware
 from node.web.keys import (
     config_key,
@@ -83,6 +84,7 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
     )
     app[config_key] = config
     app[keyring_key] = KeyRing()
+    app[api_limits_key] = ApiRateLimits()
     app[templates_key] = make_templates(config.territory.zone)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_federation)

@@ -3,6 +3,7 @@ bearer token and its scopes, JSON answers, `Link` pagination, and trailing slash
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -14,11 +15,13 @@ from node.domain.scopes import allows
 from node.services.client_api.errors import ApiError
 from node.services.client_api.oauth import Bearer, bearer
 from node.storage.models import Account
+from node.web.client_api.rate_limits import ApiRateLimits
 from node.web.keys import config_key, sessions_key
 from node.web.negotiation import json_body
 
 API_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/oauth/userinfo")
 bearer_key = web.RequestKey("bearer", Bearer)
+api_limits_key = web.AppKey("api_limits", ApiRateLimits)
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
@@ -64,12 +67,21 @@ async def client_api_middleware(request: web.Request, handler: Handler) -> web.S
         return web.Response(status=204, headers=_CORS)
     try:
         header = request.headers.get("Authorization", "")
-        if header[:7].lower() == "bearer ":
-            found = await bearer(request.app[sessions_key], header[7:].strip())
-            if found is None:
+        sent = header[7:].strip() if header[:7].lower() == "bearer " else None
+        found = await bearer(request.app[sessions_key], sent) if sent else None
+        # per token, or per address for requests without a valid one (guessing included)
+        caller = f"token:{found.token.id}" if found else f"address:{request.remote}"
+        allowance = request.app[api_limits_key].charge(caller)
+        if not allowance.allowed:
+            response = api_json({"error": "Too many requests"}, 429, allowance.headers())
+            response.headers["Retry-After"] = str(max(1, int(allowance.resets_at - time.time())))
+        else:
+            if sent and found is None:
                 raise ApiError(401, "The access token is invalid")
-            request[bearer_key] = found
-        response = await handler(request)
+            if found is not None:
+                request[bearer_key] = found
+            response = await handler(request)
+            response.headers.update(allowance.headers())
     except ApiError as error:
         response = api_error(error)
     except web.HTTPException as exc:
