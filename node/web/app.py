@@ -25,6 +25,9 @@ from node.storage.inbox import SqlInbox
 from node.storage.keyring import KeyRing
 from node.storage.outbox import SqlDeliveryStore
 from node.web.auth import session_middleware
+from node.web.client_api import ROUTE_TABLES as CLIENT_API_ROUTES
+from node.web.client_api.base import api_limits_key, client_api_middleware
+from node.web.client_api.rate_limits import ApiRateLimits
 from node.web.errors import error_middleware
 from node.web.keys import (
     config_key,
@@ -76,10 +79,12 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
     (deterministic tests).
     """
     app = web.Application(
-        middlewares=[error_middleware, session_middleware], client_max_size=MAX_BODY_BYTES
+        middlewares=[error_middleware, client_api_middleware, session_middleware],
+        client_max_size=MAX_BODY_BYTES,
     )
     app[config_key] = config
     app[keyring_key] = KeyRing()
+    app[api_limits_key] = ApiRateLimits()
     app[templates_key] = make_templates(config.territory.zone)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_federation)
@@ -109,6 +114,8 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
         open_data,
     ):
         app.add_routes(module.routes)
+    for table in CLIENT_API_ROUTES:
+        app.add_routes(table)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
     return app
 

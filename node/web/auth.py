@@ -23,7 +23,12 @@ csrf_key = web.RequestKey("csrf", str)
 #: import services cap files at 5 MB themselves and say so in their report).
 UPLOAD_PATHS = frozenset({"/map/import", "/indicators/import"})
 UPLOAD_MAX_BYTES = 12_000_000
-_NO_SESSION_PATHS = ("/inbox", "/actor/", "/.well-known/", "/nodeinfo/", "/static/", "/healthz")
+#: Paths without browser sessions: federation, discovery, and the client API (bearer tokens,
+#: never cookies: so no CSRF token either). /oauth/authorize is a page and keeps its session.
+_NO_SESSION_PATHS = (
+    "/inbox", "/actor/", "/.well-known/", "/nodeinfo/", "/static/", "/healthz", "/api/",
+    "/oauth/token", "/oauth/revoke",
+)
 
 
 def _is_federation(request: web.Request) -> bool:

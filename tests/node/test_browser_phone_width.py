@@ -44,6 +44,9 @@ UNLINKED = {
     "(tests/node/test_neighbour.py reads it)",
 }
 
+#: the Mastodon client API's paths: apps call them, people do not browse them
+CLIENT_API = ("/api/", "/oauth/", "/.well-known/oauth-authorization-server")
+
 #: The outermost elements that stick out of the viewport (their parent does not, or it keeps
 #: them inside: an SVG drawing, a scrolling box that is their containing block).
 OFFENDERS = """(width) => {
@@ -105,6 +108,8 @@ def get_routes(data: Path) -> list[Route]:
         info = route.resource.get_info() if route.resource else {}
         if route.method != "GET" or "directory" in info:
             continue
+        if (info.get("formatter") or info["path"]).startswith(CLIENT_API):
+            continue  # JSON for Mastodon apps, and the authorization page they open
         routes.append(Route(info.get("formatter") or info["path"], info.get("pattern")))
     return routes
 

@@ -1,5 +1,12 @@
 """Tables of the node. Models are plain data: conversion lives in node/convert, rules in domain."""
 
+from node.storage.models.client_api import (
+    ClientMarker,
+    DismissedNotification,
+    OAuthApp,
+    OAuthCode,
+    OAuthToken,
+)
 from node.storage.models.core import Account, LocalActor, WebSession
 from node.storage.models.federation import (
     DeliveryCursor,
@@ -43,8 +50,10 @@ __all__ = [
     "Amendment",
     "Circle",
     "CircleMember",
+    "ClientMarker",
     "Decision",
     "DeliveryCursor",
+    "DismissedNotification",
     "Evaluation",
     "Experiment",
     "ExperimentIndicator",
@@ -60,6 +69,9 @@ __all__ = [
     "Need",
     "NeedSupport",
     "Note",
+    "OAuthApp",
+    "OAuthCode",
+    "OAuthToken",
     "Observation",
     "Offer",
     "OutboxEntry",
