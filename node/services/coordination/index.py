@@ -17,6 +17,7 @@ from node.convert.experiments import (
     experiment_from_as,
     indicator_changes_from_as,
 )
+from node.services.coordination.search import fold
 from node.services.federation.remote_objects import status_line_of, title_of
 from node.services.runtime import Runtime
 from node.storage.models import CoordinationEntry, RemoteActor, RemoteObject
@@ -87,6 +88,7 @@ def entry_values(
             values["evaluates"], values["outcome"] = evaluation
         texts.append(_plain(document.get("lessons")))
     values["body"] = "\n".join(t for t in texts if t)[:MAX_BODY]
+    values["folded"] = fold(f"{values['title']}\n{values['body']}")
     return values
 
 

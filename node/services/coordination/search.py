@@ -4,6 +4,7 @@ filters by kind, theme, state, outcome, territory and date, newest first."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +33,16 @@ class Filters:
     until: datetime | None = None
 
 
+def fold(text: str) -> str:
+    """Lower case without accents, as the index keeps text for PostgreSQL.
+
+    >>> fold("Vélobus À l'ÉCOLE")
+    "velobus a l'ecole"
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def query_words(query: str) -> list[str]:
     """The words searched for, at most twelve, each at most 64 characters.
 
@@ -46,7 +57,7 @@ def _full_text(
 ) -> Select[tuple[CoordinationEntry]]:
     if dialect == "postgresql":
         # each word as a prefix, all of them required
-        terms = " & ".join(f"{word.lower()}:*" for word in words)
+        terms = " & ".join(f"{fold(word)}:*" for word in words)
         return query.where(
             text("coordination_entries.search @@ to_tsquery('simple', :terms)")
         ).params(terms=terms)

@@ -25,6 +25,8 @@ class CoordinationEntry(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     #: the searchable text: status line, content and hypothesis, as plain text
     body: Mapped[str] = mapped_column(Text, default="")
+    #: title and body in lower case without accents: what PostgreSQL's full text reads
+    folded: Mapped[str] = mapped_column(Text, default="")
     theme: Mapped[str] = mapped_column(String(64), default="", index=True)
     state: Mapped[str] = mapped_column(String(32), default="")
     #: an evaluation's outcome (success, partial, failure, inconclusive)

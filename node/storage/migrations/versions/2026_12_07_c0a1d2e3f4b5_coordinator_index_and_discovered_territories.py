@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('territory_name', sa.String(length=2048), nullable=False),
     sa.Column('title', sa.Text(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('folded', sa.Text(), nullable=False),
     sa.Column('theme', sa.String(length=64), nullable=False),
     sa.Column('state', sa.String(length=32), nullable=False),
     sa.Column('outcome', sa.String(length=16), nullable=False),
@@ -45,10 +46,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_coordination_entries_evaluates'), ['evaluates'], unique=False)
         batch_op.create_index(batch_op.f('ix_coordination_entries_published'), ['published'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
-        # full text over title and body; 'simple' keeps every language's words as they are
+        # full text over title and body, folded (no accents, lower case) by the node: 'simple'
+        # then keeps every language's words as they are, and needs no extension
         op.execute(
             "ALTER TABLE coordination_entries ADD COLUMN search tsvector GENERATED ALWAYS AS "
-            "(to_tsvector('simple', title || ' ' || body)) STORED"
+            "(to_tsvector('simple', folded)) STORED"
         )
         op.execute(
             "CREATE INDEX ix_coordination_entries_search ON coordination_entries USING GIN (search)"
