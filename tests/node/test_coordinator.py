@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,10 +29,15 @@ from node.storage.models import (
     RemoteActor,
 )
 from node.web.keys import config_key, runtime_key, sessions_key
+from tests.node import test_replication
 from tests.node.test_experiments import make_circle, make_proposal, start_experiment
-from tests.node.test_replication import Territory, adopt, conclude, pump, territory  # noqa: F401
+from tests.node.test_replication import Territory, adopt, conclude, pump
 from tests.testrig.fedify import FedifyPeer
 from tests.testrig.people import HTML, csrf_of
+from tests.testrig.processes import run_maillage
+
+#: the factory of served in-process territories (a coordinator is one with its role set)
+territory = test_replication.territory
 
 
 async def entries(node: Territory) -> list[CoordinationEntry]:
@@ -209,3 +215,21 @@ async def test_hostile_titles_and_links_are_made_harmless(territory: Any) -> Non
     page = await (await coordinator.client.get("/coordination?q=navette", headers=HTML)).text()
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
     assert 'href="javascript:' not in page
+
+
+def test_the_cli_sets_the_role_and_runs_the_coordinators_work(tmp_path: Path) -> None:
+    coordinator, town = tmp_path / "reseau", tmp_path / "bourg"
+    for data, role in ((coordinator, "coordinator"), (town, "territory")):
+        made = run_maillage(
+            "init", "--data", str(data), "--base-url", "http://127.0.0.1:1", "--role", role
+        )
+        assert made.returncode == 0, made.stderr
+    assert 'role = "coordinator"' in (coordinator / "maillage.toml").read_text()
+    assert "[coordination]" in (coordinator / "maillage.toml").read_text()
+    rebuilt = run_maillage("coordinate", "reindex", "--data", str(coordinator))
+    assert rebuilt.returncode == 0 and "index rebuilt: 0 entries" in rebuilt.stdout
+    empty = run_maillage("coordinate", "sync", "--data", str(coordinator))
+    assert empty.returncode == 0 and "coordination.allow is empty" in empty.stdout
+    refused = run_maillage("coordinate", "digest", "--data", str(town))
+    assert refused.returncode != 0 and "is not a coordinator" in refused.stderr
+    assert "maillage init --role coordinator" in refused.stderr
