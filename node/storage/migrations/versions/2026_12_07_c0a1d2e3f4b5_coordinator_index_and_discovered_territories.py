@@ -1,7 +1,7 @@
 """coordinator: index of followed territories' objects, full-text search, discovered territories
 
 Revision ID: c0a1d2e3f4b5
-Revises: b65b5788d5d5
+Revises: a0b7add4f9c7
 Create Date: 2026-12-07 12:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import node.storage.base
 
 revision: str = 'c0a1d2e3f4b5'
-down_revision: str | None = 'b65b5788d5d5'
+down_revision: str | None = 'a0b7add4f9c7'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
