@@ -5,7 +5,9 @@ them; the first coordinator's digest reaches the Fedify peer."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import tarfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,11 +22,13 @@ from node.services.coordination.open_data import entries_csv, statistics_csv
 from node.services.coordination.search import Filters, search
 from node.services.coordination.statistics import all_entries, theme_statistics
 from node.services.federation.following import follow
+from node.services.offline.bundles import export_bundle, import_bundle
 from node.storage.models import (
     Account,
     CoordinationEntry,
     DiscoveredTerritory,
     Follow,
+    InboxItem,
     LocalActor,
     RemoteActor,
 )
@@ -233,3 +237,32 @@ def test_the_cli_sets_the_role_and_runs_the_coordinators_work(tmp_path: Path) ->
     refused = run_maillage("coordinate", "digest", "--data", str(town))
     assert refused.returncode != 0 and "is not a coordinator" in refused.stderr
     assert "maillage init --role coordinator" in refused.stderr
+
+
+async def test_a_coordinators_bundle_carries_what_it_aggregates(
+    network: dict[str, Territory], territory: Any, tmp_path: Path
+) -> None:
+    """Each territory's activity keeps its author's own proof: a node that never reached
+    the territories verifies them from the coordinator's bundle, and a tampered copy fails."""
+    one = network["one"]
+    bundle = tmp_path / "reseau.tar.gz"
+    summary = await export_bundle(one.client.app[runtime_key], bundle)
+    # the three territories; their 3 experiments, 2 evaluations and 2 updates of the replicas
+    assert summary.actors == 3 and summary.activities == 7
+    offline = await territory("Hors-ligne")
+    imported = await import_bundle(offline.client.app[runtime_key], bundle)
+    assert imported.refused == [], imported.refused
+    async with offline.client.app[sessions_key]() as session:
+        authors = set(await session.scalars(select(InboxItem.actor_uri)))
+    assert {network[n].actor for n in ("a", "b", "c")} <= authors
+    # a copy whose experiment title was changed on the way is refused, entry by entry
+    tampered = tmp_path / "tampered.tar.gz"
+    with tarfile.open(bundle) as source, tarfile.open(tampered, "w:gz") as target:
+        for member in source.getmembers():
+            data = source.extractfile(member).read() if member.isfile() else b""  # type: ignore[union-attr]
+            data = data.replace(b"Navette du samedi", b"Navette du dimanche")
+            member.size = len(data)
+            target.addfile(member, io.BytesIO(data))
+    again = await territory("Méfiant")
+    refused = await import_bundle(again.client.app[runtime_key], tampered)
+    assert refused.refused and all("proof" in why for _, why in refused.refused)
