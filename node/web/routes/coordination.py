@@ -188,7 +188,9 @@ async def admin_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-@routes.post("/coordination/admin/{action:follow|dismiss|sync|discover|reindex|digest}")
+ADMIN_ACTIONS = ("follow", "dismiss", "sync", "discover", "reindex", "digest")
+
+
 async def admin_action(request: web.Request) -> web.StreamResponse:
     """Follow a territory, set a proposal aside, or run the allow-list, discovery, index or
     digest now."""
@@ -196,7 +198,7 @@ async def admin_action(request: web.Request) -> web.StreamResponse:
     require_role(request, Role.ADMIN)
     runtime = request.app[runtime_key]
     form = await request.post()
-    action = request.match_info["action"]
+    action = request.path.rsplit("/", 1)[1]
     problem = ""
     if action == "follow":
         result = await follow_territory(runtime, str(form.get("target", "")))
@@ -215,3 +217,7 @@ async def admin_action(request: web.Request) -> web.StreamResponse:
     if problem:
         target += "&problem=" + quote(problem[:300])
     raise web.HTTPFound(target)
+
+
+for _action in ADMIN_ACTIONS:
+    routes.post(f"/coordination/admin/{_action}")(admin_action)
