@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from instance_config.errors import ConfigError
 from instance_config.model import (
+    CoordinationConfig,
     DatabaseConfig,
     FederationConfig,
     HttpConfig,
@@ -27,10 +28,12 @@ from instance_config.model import (
 )
 from instance_config.values import (
     MISSING,
+    parse_actor_refs,
     parse_base_url,
     parse_bool,
     parse_boundary,
     parse_database_url,
+    parse_days,
     parse_domains,
     parse_enum,
     parse_handle,
@@ -85,6 +88,10 @@ SCHEMA: dict[str, dict[str, tuple[Parser, Any]]] = {
     "map": {
         "tile_url": (parse_tile_url, ""),
         "tile_attribution": (parse_text(required=False), ""),
+    },
+    "coordination": {
+        "allow": (parse_actor_refs, []),
+        "digest_days": (parse_days, 7),
     },
 }
 
@@ -202,6 +209,7 @@ def _build(values: dict[str, dict[str, Any]], data_dir: Path) -> InstanceConfig:
         http=HttpConfig(**http),
         open_data=OpenDataConfig(**values["open_data"]),
         map=MapConfig(**values["map"]),
+        coordination=CoordinationConfig(**values["coordination"]),
     )
 
 

@@ -140,6 +140,16 @@ class MapConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CoordinationConfig:
+    """What a coordinator follows by itself and how often it publishes its digest."""
+
+    #: territories followed at start and by `maillage coordinate sync`: handles or actor URLs
+    allow: tuple[str, ...] = ()
+    #: days between two digests (0: only `maillage coordinate digest`)
+    digest_days: int = 7
+
+
+@dataclass(frozen=True, slots=True)
 class HttpConfig:
     """Where `maillage serve` listens (the public address is node.base_url)."""
 
@@ -160,3 +170,4 @@ class InstanceConfig:
     http: HttpConfig
     open_data: OpenDataConfig = OpenDataConfig()
     map: MapConfig = MapConfig()
+    coordination: CoordinationConfig = CoordinationConfig()

@@ -275,3 +275,27 @@ def _check_position(position: Any) -> None:
     longitude, latitude = position[0], position[1]
     if not (-180 <= longitude <= 180 and -90 <= latitude <= 90):
         raise ValueError(f"position {position!r} is out of range (longitude, latitude)")
+
+
+def parse_actor_refs(value: Any, _data_dir: Path) -> tuple[str, ...]:
+    """Actors named by handle (@name@host, name@host) or by http(s) URL."""
+    refs = [ref.strip() for ref in _string_list(value)]
+    for ref in refs:
+        name, _, host = ref.removeprefix("acct:").lstrip("@").partition("@")
+        is_url = ref.startswith(("https://", "http://")) and bool(urlsplit(ref).netloc)
+        if not is_url and not (name and host and " " not in ref):
+            raise ValueError(f"expected @name@host or an actor URL; got {ref!r}")
+    return tuple(refs)
+
+
+def parse_days(value: Any, _data_dir: Path) -> int:
+    """A number of days from 0 to 366."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"expected a number of days; got {value!r}")
+    try:
+        days = int(value)
+    except ValueError:
+        raise ValueError(f"expected a number of days; got {value!r}") from None
+    if not 0 <= days <= 366:
+        raise ValueError(f"expected 0 to 366 days; got {days}")
+    return days

@@ -73,4 +73,11 @@ licence_url = {_toml_string(config.open_data.licence_url)}
 # optional background tiles, e.g. "https://tiles.example/{{z}}/{{x}}/{{y}}.png"; empty: none
 tile_url = {_toml_string(config.map.tile_url)}
 tile_attribution = {_toml_string(config.map.tile_attribution)}
+
+[coordination]
+# with node.role = "coordinator": territories followed at start and by `maillage coordinate sync`,
+# e.g. ["@territoire@saint-x.example"]; others are followed when their admins ask (they follow
+# this node) and an admin accepts on the admin page
+allow = {_toml_list(config.coordination.allow)}
+digest_days = {config.coordination.digest_days}   # days between digests; 0: only on command
 """

@@ -23,6 +23,10 @@ from node.bootstrap import create_node, describe_created, ensure_writable_folder
 from node.check import check_node
 from node.demo import NoAdmin, NodeNotEmpty, describe_demo, fill_demo
 from node.serve import PortUnavailable, serve
+from node.services.coordination.digest import publish_digest
+from node.services.coordination.discovery import discover
+from node.services.coordination.following import sync_allow_list
+from node.services.coordination.index import is_coordinator, reindex
 from node.services.federation.announcements import AnnouncementError, announce, delete_announcement
 from node.services.federation.following import FollowError, answer_follow_request, follow, unfollow
 from node.services.federation.remote_actors import LookupFailed
@@ -125,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("HANDLE", "territoire"),
         help="the territory's fediverse handle, @HANDLE@host "
         "(default: territoire; $MAILLAGE_HANDLE)",
+    )
+    init.add_argument(
+        "--role",
+        choices=("territory", "coordinator"),
+        default=_env("ROLE", "territory"),
+        help="territory (default), or coordinator: also follows and indexes other territories' "
+        "experiments, computes statistics across them and publishes digests ($MAILLAGE_ROLE)",
     )
     init.add_argument(
         "--lang",
@@ -262,6 +273,23 @@ def build_parser() -> argparse.ArgumentParser:
     bundle_import.add_argument("--data", default=argparse.SUPPRESS, help=data_help)
     bundle_import.add_argument("file", help="the bundle file (made by `maillage bundle export`)")
 
+    coordinate = command(
+        "coordinate",
+        "the coordinator role: follow the allow-list, rebuild the index, publish a digest, "
+        "look for more territories",
+    )
+    coordinate_commands = coordinate.add_subparsers(
+        dest="coordinate_command", metavar="ACTION", required=True
+    )
+    for action, text in (
+        ("sync", "follow every territory of coordination.allow not followed yet"),
+        ("reindex", "rebuild the index from every object received (after switching the role on)"),
+        ("digest", "publish a digest now, from the coordinator's actor"),
+        ("discover", "look for territories through the followed ones and propose them"),
+    ):
+        sub = coordinate_commands.add_parser(action, help=text)
+        sub.add_argument("--data", default=argparse.SUPPRESS, help=data_help)
+
     db = command("db", "database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     upgrade = db_commands.add_parser("upgrade", help="apply pending schema migrations")
@@ -316,7 +344,7 @@ def _init_settings(args: argparse.Namespace, base_url: str | None = None) -> dic
     name = getattr(args, "name", None) or ("Mon territoire" if lang == "fr" else "My territory")
     languages = ["fr", "en"] if lang == "fr" else ["en", "fr"]
     return {
-        "node": {"base_url": base_url or args.base_url},
+        "node": {"base_url": base_url or args.base_url, "role": getattr(args, "role", "territory")},
         "territory": {
             "name": name,
             "handle": getattr(args, "handle", "territoire"),
@@ -543,8 +571,7 @@ def describe_link(report: LinkReport) -> list[str]:
     lines = [headline]
     if report.hosts:
         lines.append(
-            f"{'server':<32} {'waiting':>7}  {'oldest waiting':<20} {'last success':<20} "
-            "last error"
+            f"{'server':<32} {'waiting':>7}  {'oldest waiting':<20} {'last success':<20} last error"
         )
     for host in report.hosts:
         error = host.last_error or "-"
@@ -583,6 +610,42 @@ def _backfill(args: argparse.Namespace) -> int:
         for activity, reason in actor.refused:
             print(f"  refused {activity}: {reason}")
     return 0 if all(not actor.error for actor in report.actors) else 1
+
+
+def _coordinate(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.data), os.environ)
+    if not is_coordinator(config):
+        raise CliError(
+            f'{args.data} is not a coordinator: set role = "coordinator" under [node] in '
+            f"{CONFIG_FILE_NAME} (or create one with `maillage init --role coordinator`)"
+        )
+    action = args.coordinate_command
+
+    async def run() -> tuple[list[str], bool]:
+        async with standalone_runtime(config) as runtime:
+            if action == "sync":
+                results = await sync_allow_list(runtime)
+                if not results:
+                    return ["coordination.allow is empty: nothing to follow"], True
+                lines = [
+                    f"{r.target}: follow request sent ({r.followed})"
+                    if r.followed
+                    else f"{r.target}: not followed ({r.problem}); check the handle and the link"
+                    for r in results
+                ]
+                return lines, all(r.followed for r in results)
+            if action == "reindex":
+                return [f"index rebuilt: {await reindex(runtime)} entries"], True
+            if action == "digest":
+                return [f"digest published: {await publish_digest(runtime)}"], True
+            found = await discover(runtime)
+            lines = [f"proposed: {uri}" for uri in found] or ["no new territory found"]
+            return [*lines, "answer on /coordination/admin"], True
+
+    lines, ok = asyncio.run(run())
+    for line in lines:
+        print(line)
+    return 0 if ok else 1
 
 
 def _bundle(args: argparse.Namespace) -> int:
@@ -682,6 +745,7 @@ _HANDLERS: Mapping[str, Callable[[argparse.Namespace], int]] = {
     "db": _db,
     "bundle": _bundle,
     "backfill": _backfill,
+    "coordinate": _coordinate,
     "status": _status,
     "backup": _backup,
     "restore": _restore,

@@ -48,3 +48,23 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+#: Schema the migrations make by hand, which the models do not declare: the coordinator's
+#: full-text search (SQLite's FTS5 table and its shadow tables, PostgreSQL's tsvector column).
+UNMODELLED_TABLE_PREFIX = "coordination_search"
+UNMODELLED_COLUMNS = frozenset({("coordination_entries", "search")})
+
+
+def is_modelled(
+    obj: object, name: str | None, kind: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic's include_object: leave out what UNMODELLED_* names."""
+    if kind == "table" and name and name.startswith(UNMODELLED_TABLE_PREFIX):
+        return False
+    if kind == "column":
+        table = getattr(getattr(obj, "table", None), "name", None)
+        return (table, name) not in UNMODELLED_COLUMNS
+    if kind == "index" and name == "ix_coordination_entries_search":
+        return False
+    return True

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from node.storage import models  # noqa: F401  (registers every table on Base.metadata)
-from node.storage.base import Base
+from node.storage.base import Base, is_modelled
 
 
 def alembic_config() -> Config:
@@ -64,5 +64,10 @@ async def schema_differences(engine: AsyncEngine) -> list[object]:
     """What the models declare that the migrated database lacks (empty when they agree)."""
     async with engine.connect() as connection:
         return await connection.run_sync(
-            lambda sync: list(compare_metadata(MigrationContext.configure(sync), Base.metadata))
+            lambda sync: list(
+                compare_metadata(
+                    MigrationContext.configure(sync, opts={"include_object": is_modelled}),
+                    Base.metadata,
+                )
+            )
         )

@@ -14,6 +14,10 @@ from federation.inbox.worker import InboxWorker
 from federation.worker_loop import BackgroundWorker, PeriodicJob
 from instance_config import InstanceConfig
 from node import __version__
+from node.services.coordination.digest import publish_digest_when_due
+from node.services.coordination.discovery import discover
+from node.services.coordination.following import sync_allow_list
+from node.services.coordination.index import is_coordinator
 from node.services.federation.inbox_handlers import inbox_handlers
 from node.services.offline.backfill import backfill_followed
 from node.services.participation.decisions import close_due_decisions
@@ -47,6 +51,7 @@ from node.web.routes import (
     actors,
     admin,
     circles,
+    coordination,
     decisions,
     experiments,
     feed,
@@ -112,6 +117,7 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
         map,
         indicators,
         open_data,
+        coordination,
     ):
         app.add_routes(module.routes)
     for table in CLIENT_API_ROUTES:
@@ -170,6 +176,40 @@ def _decision_clock(runtime: Runtime) -> PeriodicJob:
     return PeriodicJob("decisions", lambda: close_due_decisions(runtime), every_seconds=20.0)
 
 
+#: how often a coordinator checks whether its digest is due, and looks for new territories
+DIGEST_CHECK_SECONDS = 3600
+DISCOVERY_EVERY_SECONDS = 24 * 3600
+
+
+def _coordinator_jobs(runtime: Runtime) -> tuple[PeriodicJob, ...]:
+    """A coordinator's own work: follow its allow-list (at start, then every six hours),
+    publish its digest when due, look for territories once a day."""
+    if not is_coordinator(runtime.config):
+        return ()
+
+    async def follow_allowed() -> None:
+        for result in await sync_allow_list(runtime):
+            if result.problem:
+                log.warning(
+                    "allow-listed territory not followed",
+                    extra={"target": result.target, "problem": result.problem},
+                )
+
+    async def discover_some() -> None:
+        found = await discover(runtime)
+        if found:
+            log.info("territories discovered", extra={"count": len(found)})
+
+    async def digest_when_due() -> None:
+        await publish_digest_when_due(runtime)
+
+    return (
+        PeriodicJob("allow-list", follow_allowed, every_seconds=BACKFILL_EVERY_SECONDS),
+        PeriodicJob("digest", digest_when_due, every_seconds=DIGEST_CHECK_SECONDS),
+        PeriodicJob("discovery", discover_some, every_seconds=DISCOVERY_EVERY_SECONDS),
+    )
+
+
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     """Run the inbox and delivery workers and the scheduled jobs for the life of the server;
     /healthz watches them."""
@@ -180,6 +220,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         app[delivery_worker_key],
         _decision_clock(app[runtime_key]),
         backfill,
+        *_coordinator_jobs(app[runtime_key]),
     )
     app[watched_workers_key] = workers
     tasks = []

@@ -40,6 +40,8 @@ UNLINKED = {
     "/actors/{name}/{collection}": "actors' collections, for servers only",
     "/experiments/{id}/replications": "a collection for servers; people see the experiment",
     "/indicators/{slug}/observations/{day}": "for servers; people go to the indicator's row",
+    "/coordination/data/{dataset}.{suffix}": "a coordinator's open data (CSV, JSON-LD), "
+    "linked from its pages only (tests/node/test_coordinator.py reads it)",
     "/decisions/remote/{id}": "a followed territory's decision: the demo follows none "
     "(tests/node/test_neighbour.py reads it)",
 }

@@ -42,6 +42,7 @@ from node.storage.keyring import KeyRing
 from node.storage.models import DeliveryCursor, Follow, LocalActor, OutboxEntry, RemoteActor
 from node.storage.outbox import SqlDeliveryStore, append_to_outbox
 from protocols.httpsig import read_signature
+from protocols.integrity import verify_document
 from tests.conftest import BASE_URL, config_for, initialise
 
 VERSION = "0.1.0"
@@ -389,7 +390,12 @@ async def test_publish_collapses_followers_onto_shared_inboxes(
         "/users/v2/inbox",
     ]
     for post in [*big.posts, *small.posts]:
-        assert post.body == create and post.accepted
+        proven = {key: value for key, value in post.body.items() if key != "proof"}
+        assert proven == create and post.accepted
+        # what travels carries the territory's own integrity proof (FEP-8b32)
+        key = node.keyring.keys_for(node.territory).ed25519_private.public_key()
+        verify_document(post.body, key)
+        assert post.body["proof"]["verificationMethod"] == f"{node.territory_uri}#ed25519-key"
 
 
 async def test_publish_to_personal_inboxes_when_asked(

@@ -72,6 +72,8 @@ NOT_CRAWLED = {
     "/actors/{name}/{collection}": "ActivityPub collections of the actors, JSON only",
     "/indicators/{slug}/observations/{day}": "JSON for servers; browsers are redirected to the"
     " indicator's page",
+    "/coordination/data/{dataset}.{suffix}": "a coordinator's CSV and JSON-LD, no page of links"
+    " (tests/node/test_coordinator.py checks its pages)",
 }
 
 

@@ -59,14 +59,14 @@ class Territory:
 def territory(aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path) -> Any:
     """Factory: a new initialised node served on its own loopback port."""
 
-    async def make(name: str) -> Territory:
+    async def make(name: str, role: str = "territory") -> Territory:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         data = tmp_path / name
         data.mkdir()
         config = config_for(
             data,
-            node={"base_url": base},
+            node={"base_url": base, "role": role},
             territory={"name": name},
             federation={"allow_private_addresses": True},
         )

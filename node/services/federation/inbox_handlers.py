@@ -17,6 +17,7 @@ from federation.inbox.worker import Handler, Outcome
 from node.convert.notes import POST_TYPES, note_from_as
 from node.convert.urls import actor_id
 from node.domain.actors import ActorKind
+from node.services.coordination.index import index_object, unindex
 from node.services.federation.following import send_follow_answer
 from node.services.federation.remote_actors import LookupFailed
 from node.services.federation.remote_objects import (
@@ -251,6 +252,7 @@ class InboxHandlers:
             if result.rowcount:  # type: ignore[attr-defined]
                 return Outcome.applied("post deleted")
             if target and await mark_remote_object_deleted(session, target, actor):
+                await unindex(self.runtime, session, target)
                 return Outcome.applied("object deleted")
         return Outcome.held(f"Delete of {target}, not received yet")
 
@@ -264,6 +266,7 @@ class InboxHandlers:
             stored = await store_remote_object(session, document)
             if stored.kind == "tc:Evaluation":
                 await on_remote_evaluation(session, document)
+            await index_object(self.runtime, session, stored)  # on a coordinator only
         return Outcome.applied(f"{stored.kind} stored")
 
     async def on_add(self, activity: dict[str, Any]) -> Outcome:

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.services.federation.proofs import proven_activity
+from node.storage.base import utcnow
 from node.storage.models import Follow, RemoteActor
 from node.storage.outbox import append_to_outbox
 from protocols.activitystreams import is_public
@@ -53,10 +55,12 @@ async def publish(
 ) -> None:
     """Log an activity for delivery to the actor's followers and/or named remote actors.
 
-    Activities about one relationship (Follow, Accept, Undo) go to personal inboxes.
+    Activities about one relationship (Follow, Accept, Undo) go to personal inboxes. The
+    logged copy carries the actor's integrity proof (services/federation/proofs.py).
     """
     audience = list(recipients)
     if to_followers:
         audience += await follower_uris(session, actor_uri)
     inboxes = await inboxes_for(session, audience, shared=shared_inboxes)
-    await append_to_outbox(session, activity, actor_id, inboxes, public=is_public(activity))
+    proven = await proven_activity(session, actor_id, actor_uri, activity, utcnow())
+    await append_to_outbox(session, proven, actor_id, inboxes, public=is_public(activity))

@@ -39,6 +39,8 @@ from node.convert.circles import circle_actor_to_as
 from node.convert.remote_actors import InvalidActor
 from node.convert.urls import actor_id
 from node.domain.actors import ActorKind
+from node.services.coordination.bundles import aggregated
+from node.services.coordination.index import is_coordinator
 from node.services.offline.drain import apply_stored
 from node.services.participation.circles import circle_of_actor
 from node.services.runtime import Runtime
@@ -96,7 +98,8 @@ async def export_bundle(
     for_host: str | None = None,
     progress: Progress = _no_progress,
 ) -> ExportSummary:
-    """Write the node's public activities (and those for `for_host`) as a signed bundle."""
+    """Write the node's public activities (and those for `for_host`) as a signed bundle; on a
+    coordinator, also the activities of the territories it aggregates."""
     created = _timestamp(utcnow())
     writer = BundleWriter(path)
     authors: dict[str, LocalActor] = {}
@@ -126,6 +129,15 @@ async def export_bundle(
         for author in authors.values():
             document = await _actor_document(runtime, author)
             writer.add_actor(_signed(runtime, document, author, created))
+        if is_coordinator(runtime.config):  # and what it aggregates, with their own proofs
+            async with runtime.sessions() as session:
+                activities, actors = await aggregated(session, since)
+            for activity in activities:
+                writer.add_activity(activity)
+                written += 1
+            for actor in actors:
+                writer.add_actor(actor)
+            progress(written, 0)
         writer.finish(
             {
                 "origin": runtime.config.node.base_url,

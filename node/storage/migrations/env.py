@@ -3,7 +3,7 @@
 from alembic import context
 
 from node.storage import models  # noqa: F401  (registers every table on Base.metadata)
-from node.storage.base import Base
+from node.storage.base import Base, is_modelled
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -14,6 +14,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
     compare_type=True,
+    include_object=is_modelled,
 )
 with context.begin_transaction():
     context.run_migrations()

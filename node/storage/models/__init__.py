@@ -7,6 +7,11 @@ from node.storage.models.client_api import (
     OAuthCode,
     OAuthToken,
 )
+from node.storage.models.coordination import (
+    CoordinationDigest,
+    CoordinationEntry,
+    DiscoveredTerritory,
+)
 from node.storage.models.core import Account, LocalActor, WebSession
 from node.storage.models.federation import (
     DeliveryCursor,
@@ -51,8 +56,11 @@ __all__ = [
     "Circle",
     "CircleMember",
     "ClientMarker",
+    "CoordinationDigest",
+    "CoordinationEntry",
     "Decision",
     "DeliveryCursor",
+    "DiscoveredTerritory",
     "DismissedNotification",
     "Evaluation",
     "Experiment",

@@ -11,6 +11,7 @@ from node.convert.circles import circle_actor_to_as, circle_page_path
 from node.convert.collections import ordered_collection, ordered_collection_page
 from node.convert.urls import ACTOR_COLLECTIONS, actor_id, collection_url, handle_of
 from node.domain.actors import ActorKind
+from node.services.federation.proofs import prove
 from node.services.instance.directory import find_actor_of_kind, find_local_actor
 from node.services.knowledge.data_collections import DATA_COLLECTIONS, data_collection
 from node.services.pages.timeline import PAGE_SIZE, follow_page, outbox_page
@@ -58,8 +59,11 @@ async def actor_get(request: web.Request) -> web.StreamResponse:
     if wants_activitypub(request):
         keys = request.app[keyring_key].keys_for(actor)
         if circle is not None:
-            return activity_response(circle_actor_to_as(config, actor, circle, keys))
-        return activity_response(actor_to_as(config, actor, keys))
+            document = circle_actor_to_as(config, actor, circle, keys)
+        else:
+            document = actor_to_as(config, actor, keys)
+        # self-proven (FEP-8b32), so that a copy carried in a bundle proves its keys
+        return activity_response(prove(document, actor, document["id"], actor.updated_at))
     if actor.kind == ActorKind.TERRITORY:
         raise web.HTTPFound("/")  # the territory's page is the home page
     if circle is not None:
