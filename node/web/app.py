@@ -15,6 +15,8 @@ from federation.worker_loop import BackgroundWorker, PeriodicJob
 from instance_config import InstanceConfig
 from node import __version__
 from node.services.federation.inbox_handlers import inbox_handlers
+from node.services.moderation.domain_blocks import adopt_configured_blocks
+from node.services.moderation.policy import REFRESH_SECONDS, ModerationPolicy
 from node.services.offline.backfill import backfill_followed
 from node.services.participation.decisions import close_due_decisions
 from node.services.runtime import Runtime, make_runtime
@@ -125,12 +127,17 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _federation(app: web.Application) -> AsyncIterator[None]:
     """The outbound client, the shared runtime and the two workers (not yet running)."""
     config = app[config_key]
-    client = FederationClient.from_config(config, __version__)
+    moderation = ModerationPolicy()
+    client = FederationClient.from_config(config, __version__, moderation)
     await client.start()
-    runtime = make_runtime(config, app[sessions_key], client, app[keyring_key])
+    await adopt_configured_blocks(app[sessions_key], config)
+    await moderation.refresh(app[sessions_key])
+    runtime = make_runtime(config, app[sessions_key], client, app[keyring_key], moderation)
     await runtime.signers.warm_up()
     inbox_store = SqlInbox(app[sessions_key])
-    delivery = DeliveryWorker(SqlDeliveryStore(app[sessions_key]), client, runtime.signers, utcnow)
+    delivery = DeliveryWorker(
+        SqlDeliveryStore(app[sessions_key]), client, runtime.signers, utcnow, domains=moderation
+    )
     runtime.wake_delivery = delivery.wakeup.set
     app[runtime_key] = runtime
     app[inbox_store_key] = inbox_store
@@ -158,6 +165,15 @@ def _backfill(runtime: Runtime, inbox: SqlInbox, inbox_worker: InboxWorker) -> P
     return PeriodicJob("backfill", catch_up, every_seconds=BACKFILL_EVERY_SECONDS)
 
 
+def _moderation_refresh(runtime: Runtime) -> PeriodicJob:
+    """Blocks changed by another process (a `maillage blocks` command) reach this one."""
+    return PeriodicJob(
+        "moderation",
+        lambda: runtime.moderation.refresh(runtime.sessions),
+        every_seconds=REFRESH_SECONDS,
+    )
+
+
 def _decision_clock(runtime: Runtime) -> PeriodicJob:
     """Time-driven work: decisions open and close on time (and publish their results)."""
     return PeriodicJob("decisions", lambda: close_due_decisions(runtime), every_seconds=20.0)
@@ -172,6 +188,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         app[inbox_worker_key],
         app[delivery_worker_key],
         _decision_clock(app[runtime_key]),
+        _moderation_refresh(app[runtime_key]),
         backfill,
     )
     app[watched_workers_key] = workers

@@ -1,0 +1,90 @@
+"""What moderation changes on the read side: hidden items and comments (their reason shown in
+their place), limited remote accounts (left out of lists), residents' suspensions and
+warnings. Reads only: the pages' services ask here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from federation.domain_policy import DomainRules
+from federation.ports import DomainRule, DomainSeverity
+from node.storage.models import AccountSanction, DomainBlock, HiddenContent, RemoteActorSanction
+from protocols.activitystreams import host_of
+
+#: What a hidden thing shows in its place, before the reason.
+HIDDEN_NOTICE = "Masqué par la modération"
+
+
+async def hidden_reasons(session: AsyncSession, uris: Iterable[str]) -> dict[str, str]:
+    """The reasons of those URIs that moderation hid."""
+    wanted = list(dict.fromkeys(uris))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(HiddenContent.uri, HiddenContent.reason).where(HiddenContent.uri.in_(wanted))
+    )
+    return {uri: reason for uri, reason in rows}
+
+
+async def hidden_reason(sessions: async_sessionmaker[AsyncSession], uri: str) -> str | None:
+    """Why moderation hid this item or comment, or None when it is shown."""
+    async with sessions() as session:
+        return (await hidden_reasons(session, [uri])).get(uri)
+
+
+async def limited_among(session: AsyncSession, actor_uris: Iterable[str]) -> set[str]:
+    """Those remote actors that moderation limited (silenced) or suspended, themselves or
+    through their domain: their posts stay out of lists."""
+    wanted = [uri for uri in dict.fromkeys(actor_uris) if uri]
+    if not wanted:
+        return set()
+    limited = set(
+        await session.scalars(
+            select(RemoteActorSanction.actor_uri).where(RemoteActorSanction.actor_uri.in_(wanted))
+        )
+    )
+    blocks = DomainRules(
+        DomainRule(domain, DomainSeverity(severity))
+        for domain, severity in await session.execute(
+            select(DomainBlock.domain, DomainBlock.severity).where(
+                DomainBlock.severity.in_(
+                    (DomainSeverity.SILENCE.value, DomainSeverity.SUSPEND.value)
+                )
+            )
+        )
+    )
+    if len(blocks):
+        limited |= {uri for uri in wanted if blocks.rule_for(host_of(uri)) is not None}
+    return limited
+
+
+async def active_suspension(session: AsyncSession, account_id: str) -> AccountSanction | None:
+    """The suspension in force on a resident's account, if any."""
+    return (
+        await session.scalars(
+            select(AccountSanction)
+            .where(
+                AccountSanction.account_id == account_id,
+                AccountSanction.kind == "suspension",
+                AccountSanction.lifted_at.is_(None),
+            )
+            .order_by(AccountSanction.created_at.desc())
+        )
+    ).first()
+
+
+async def warnings_of(
+    sessions: async_sessionmaker[AsyncSession], account_id: str
+) -> list[AccountSanction]:
+    """The warnings a resident received, newest first (shown on their profile)."""
+    async with sessions() as session:
+        return list(
+            await session.scalars(
+                select(AccountSanction)
+                .where(AccountSanction.account_id == account_id, AccountSanction.kind == "warning")
+                .order_by(AccountSanction.created_at.desc())
+            )
+        )
