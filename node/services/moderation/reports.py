@@ -101,7 +101,7 @@ async def receive_flag(runtime: Runtime, activity: dict[str, Any]) -> Outcome:
         if not targets:
             return Outcome.ignored("Flag names nothing of this node")
         # the most precise thing named: an item or post rather than the account
-        target = next((t for t in targets if t.kind != "local_account"), targets[0])
+        target = next((t for t in targets if not t.kind.startswith("local_")), targets[0])
         report = _report_of(target, comment, origin="remote", uris=[t.uri for t in targets])
         report.reporter_uri = activity["actor"]
         report.flag_activity_id = activity["id"]

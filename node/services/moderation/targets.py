@@ -128,16 +128,19 @@ async def _note_target(session: AsyncSession, config: InstanceConfig, note: Note
 
 
 async def _account_target(session: AsyncSession, config: InstanceConfig, uri: str) -> Target | None:
-    account = await account_of_actor(session, config, uri)
-    if account is not None:
-        return Target(
-            uri,
-            "local_account",
-            account.username,
-            uri.removeprefix(config.node.base_url),
-            uri,
-            account.id,
-        )
+    base = config.node.base_url
+    prefix = f"{base}/actors/"
+    if uri.startswith(prefix):
+        actor = await get_actor_by_username(session, uri.removeprefix(prefix))
+        if actor is None:
+            return None
+        account = await account_of_actor(session, config, uri)
+        if account is not None:
+            return Target(
+                uri, "local_account", account.username, uri.removeprefix(base), uri, account.id
+            )
+        # the territory or a circle: reported like an account, sanctioned through its people
+        return Target(uri, "local_actor", actor.display_name, uri.removeprefix(base), uri)
     actor = (await session.scalars(select(RemoteActor).where(RemoteActor.uri == uri))).first()
     if actor is not None:
         handle = f"@{actor.username}@{actor.domain}"
