@@ -5,6 +5,7 @@ configuration's blocked_domains is adopted; Mastodon CSV block lists in and out.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +40,7 @@ from node.storage.models import (
 )
 from node.web.keys import delivery_worker_key, inbox_worker_key, runtime_key
 from tests.node.test_inbox import TERRITORY, count, make_node, note_create, post
+from tests.testrig.processes import run_maillage
 from tests.testrig.remote import AS, FakeRemote, RemoteActorDoc
 
 
@@ -231,3 +233,25 @@ def test_a_file_without_the_header_is_refused_as_a_whole() -> None:
     wanted, errors = read_block_list(b"spam.example,suspend\n")
     assert wanted == [] and [(e.line, e.problem) for e in errors] == [(1, "header")]
     assert read_block_list(b"\xff\xfe")[1][0].problem == "encoding"
+
+
+def test_the_cli_imports_and_exports_block_lists(tmp_path: Path) -> None:
+    data = tmp_path / "node"
+    init = run_maillage("init", "--data", str(data), "--base-url", "http://127.0.0.1:8555")
+    assert init.returncode == 0, init.stderr
+    listed = tmp_path / "list.csv"
+    listed.write_text(MASTODON_EXPORT + "bad domain,suspend,,,,\n", encoding="utf-8")
+
+    imported = run_maillage("blocks", "import", str(listed), "--data", str(data))
+    assert imported.returncode == 1, imported.stderr  # one line refused
+    assert "added: 3" in imported.stdout and "line 5: not a domain" in imported.stdout
+
+    out = tmp_path / "out.csv"
+    exported = run_maillage("blocks", "export", "--out", str(out), "--data", str(data))
+    assert exported.returncode == 0 and "3 blocks" in exported.stdout
+    assert sorted(out.read_text().splitlines()) == sorted(MASTODON_EXPORT.splitlines())
+
+    removed = run_maillage("blocks", "remove", "loud.example", "--data", str(data))
+    assert removed.returncode == 0 and "unblocked loud.example" in removed.stdout
+    again = run_maillage("blocks", "remove", "loud.example", "--data", str(data))
+    assert again.returncode == 2 and "not blocked" in again.stderr

@@ -157,11 +157,12 @@ async def remove_block(runtime: Runtime, domain: str, moderator: Account | None 
     async with runtime.sessions.begin() as session:
         block = await session.get(DomainBlock, name)
         if block is None:
-            raise BlockError(f"Le domaine {name} n'est pas bloqué.")
+            raise BlockError(f"Le domaine {name} n'est pas bloqué.", "not_blocked")
         if block.source == "config" and name in _configured(runtime.config):
             raise BlockError(
                 f"Le blocage de {name} vient de la configuration (federation.blocked_domains) : "
-                "retirez-le du fichier de configuration."
+                "retirez-le du fichier de configuration.",
+                "configured",
             )
         await session.delete(block)
         await record_action(session, "unblock_domain", name, "", moderator)
