@@ -47,6 +47,7 @@ from node.web.routes import (
     admin,
     circles,
     decisions,
+    domain_blocks,
     experiments,
     feed,
     health,
@@ -55,6 +56,7 @@ from node.web.routes import (
     map,
     map_data,
     members,
+    moderation,
     needs,
     notes,
     offers,
@@ -109,6 +111,8 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
         map,
         indicators,
         open_data,
+        moderation,
+        domain_blocks,
     ):
         app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
@@ -127,16 +131,16 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _federation(app: web.Application) -> AsyncIterator[None]:
     """The outbound client, the shared runtime and the two workers (not yet running)."""
     config = app[config_key]
-    moderation = ModerationPolicy()
-    client = FederationClient.from_config(config, __version__, moderation)
+    policy = ModerationPolicy()
+    client = FederationClient.from_config(config, __version__, policy)
     await client.start()
     await adopt_configured_blocks(app[sessions_key], config)
-    await moderation.refresh(app[sessions_key])
-    runtime = make_runtime(config, app[sessions_key], client, app[keyring_key], moderation)
+    await policy.refresh(app[sessions_key])
+    runtime = make_runtime(config, app[sessions_key], client, app[keyring_key], policy)
     await runtime.signers.warm_up()
     inbox_store = SqlInbox(app[sessions_key])
     delivery = DeliveryWorker(
-        SqlDeliveryStore(app[sessions_key]), client, runtime.signers, utcnow, domains=moderation
+        SqlDeliveryStore(app[sessions_key]), client, runtime.signers, utcnow, domains=policy
     )
     runtime.wake_delivery = delivery.wakeup.set
     app[runtime_key] = runtime

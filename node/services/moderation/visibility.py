@@ -5,6 +5,7 @@ warnings. Reads only: the pages' services ask here."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -88,3 +89,24 @@ async def warnings_of(
                 .order_by(AccountSanction.created_at.desc())
             )
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """What moderation changes on one page: the hidden URIs with their reasons, and the
+    limited authors whose posts stay out of its lists."""
+
+    hidden: dict[str, str] = field(default_factory=dict)
+    limited: frozenset[str] = frozenset()
+
+
+async def moderation_marks(
+    sessions: async_sessionmaker[AsyncSession],
+    uris: Iterable[str],
+    authors: Iterable[str] = (),
+) -> Marks:
+    """The marks of a page showing these objects (the item, its comments) by these authors."""
+    async with sessions() as session:
+        hidden = await hidden_reasons(session, uris)
+        limited = await limited_among(session, authors)
+    return Marks(hidden, frozenset(limited))

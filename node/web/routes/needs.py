@@ -10,6 +10,7 @@ from aiohttp import web
 
 from node.convert.needs import NEED_STATE_LABELS, THEMES
 from node.domain.forms import Form, FormInvalid
+from node.services.moderation.visibility import moderation_marks
 from node.services.participation.need_pages import list_needs, need_page, received_objects
 from node.services.participation.needs import (
     MAX_TEXT,
@@ -110,8 +111,14 @@ async def _need_page(
     )
     if page is None:
         raise web.HTTPNotFound(text="Ce besoin n'existe pas.")
+    comments = [comment.note for comment in page.comments]
     context = {
         "page": page,
+        "marks": await moderation_marks(
+            request.app[sessions_key],
+            [page.need.uri, *(note.uri for note in comments)],
+            [note.author_uri for note in comments],
+        ),
         "error": error,
         "errors": errors or {},
         "values": values or {},

@@ -22,6 +22,7 @@ from node.convert.offers import (
 from node.domain.actors import Role
 from node.domain.forms import Form, FormInvalid
 from node.domain.participation import OfferState, allowed_next
+from node.services.moderation.visibility import moderation_marks
 from node.services.participation.offer_replies import reply_to_offer, reply_to_remote_offer
 from node.services.participation.offers import (
     MAX_TEXT,
@@ -173,6 +174,11 @@ async def _offer_page(
         {
             "view": view,
             "offer": offer,
+            "marks": await moderation_marks(
+                runtime.sessions,
+                [offer.uri, *(reply.uri for reply, _ in view.replies)],
+                [reply.author_uri for reply, _ in view.replies],
+            ),
             "text_html": text_to_html(offer.text),
             "quantity": quantity_text(offer),
             "is_author": is_author,
