@@ -264,3 +264,84 @@ async def test_the_admin_blocks_domains_and_the_public_page_shows_them(
     assert (
         await anonymous.get("/admin/domain-blocks", headers=HTML, allow_redirects=False)
     ).status == 302
+
+
+async def test_hidden_items_leave_the_lists_and_a_suspended_account_is_cut_off(
+    aiohttp_client: Any, node: TestClient, remote: FakeRemote
+) -> None:
+    await as_person(node, "camille")
+    need_id = await new_need(node, "Titre injurieux")
+    moderator = await browser(aiohttp_client, node, "modo", "facilitator")
+    await moderate(moderator, "/moderation/hide", uri=f"{BASE}/needs/{need_id}", reason="Insultes")
+    listed = await page(node, "/needs")
+    assert "Titre injurieux" not in listed and "Contenu masqué" in listed
+
+    # a suspended remote account: its posts go, what it sends later has no effect
+    spammer = remote.add_actor("spammer")
+    need_uri = f"{BASE}/needs/{need_id}"
+
+    def reply(number: int) -> dict[str, Any]:
+        note = f"{spammer.uri}/notes/{number}"
+        return {
+            "@context": AS,
+            "id": f"{note}/activity",
+            "type": "Create",
+            "actor": spammer.uri,
+            "to": [PUBLIC],
+            "object": {
+                "id": note,
+                "type": "Note",
+                "attributedTo": spammer.uri,
+                "to": [PUBLIC],
+                "inReplyTo": need_uri,
+                "content": f"<p>pub {number}</p>",
+            },
+        }
+
+    await post_signed(node, spammer, f"{BASE}/inbox", reply(1))
+    await node.app[inbox_worker_key].run_once()
+    suspended = await moderate(
+        moderator, "/moderation/remote", uri=spammer.uri, sanction="suspend", reason="Spam"
+    )
+    assert suspended.status == 302
+    await post_signed(node, spammer, f"{BASE}/inbox", reply(2))
+    await node.app[inbox_worker_key].run_once()
+    async with node.app[sessions_key]() as session:
+        kept = list(await session.scalars(select(Note.uri).where(~Note.local)))
+    assert kept == []
+    assert "@spammer@" in await page(moderator, "/moderation")
+
+
+async def test_a_silenced_domain_is_left_out_of_comments(
+    node: TestClient, remote: FakeRemote
+) -> None:
+    await as_person(node, "chef", "admin")
+    need_id = await new_need(node)
+    loud = remote.add_actor("loud")
+    note = f"{loud.uri}/notes/1"
+    await post_signed(
+        node,
+        loud,
+        f"{BASE}/inbox",
+        {
+            "@context": AS,
+            "id": f"{note}/activity",
+            "type": "Create",
+            "actor": loud.uri,
+            "to": [PUBLIC],
+            "object": {
+                "id": note,
+                "type": "Note",
+                "attributedTo": loud.uri,
+                "to": [PUBLIC],
+                "inReplyTo": f"{BASE}/needs/{need_id}",
+                "content": "<p>TRÈS FORT</p>",
+            },
+        },
+    )
+    await node.app[inbox_worker_key].run_once()
+    assert "TRÈS FORT" in await page(node, f"/needs/{need_id}")
+    await submit(
+        node, "/admin/domain-blocks", "/admin/domain-blocks", domain="127.0.0.1", severity="silence"
+    )
+    assert "TRÈS FORT" not in await page(node, f"/needs/{need_id}")

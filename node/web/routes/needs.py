@@ -44,9 +44,16 @@ async def needs_get(request: web.Request) -> web.StreamResponse:
     theme = theme if theme in THEMES else ""
     state = state if state in NEED_STATE_LABELS else ""
     sessions = request.app[sessions_key]
+    rows = await list_needs(sessions, theme=theme, state=state)
+    received = await received_objects(sessions, "need")
     context = {
-        "rows": await list_needs(sessions, theme=theme, state=state),
-        "received": await received_objects(sessions, "need"),
+        "rows": rows,
+        "received": received,
+        "marks": await moderation_marks(
+            sessions,
+            [row.need.uri for row in rows] + [entry.item.uri for entry in received],
+            [entry.item.actor_uri for entry in received],
+        ),
         "theme": theme,
         "state": state,
         **LABELS,

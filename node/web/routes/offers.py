@@ -106,7 +106,10 @@ async def offers_get(request: web.Request) -> web.StreamResponse:
     kind = request.query.get("kind", "")
     purpose = purpose if purpose in PURPOSES else ""
     kind = kind if kind in KINDS else ""
-    cards = await list_offers(request.app[runtime_key].sessions, purpose, kind)
+    sessions = request.app[runtime_key].sessions
+    cards = await list_offers(sessions, purpose, kind)
+    hidden = (await moderation_marks(sessions, [card.uri for card in cards])).hidden
+    cards = [card for card in cards if card.uri not in hidden]  # moderation hid them
     return render(
         request,
         "offers/list.html",

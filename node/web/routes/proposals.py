@@ -63,9 +63,16 @@ async def proposals_get(request: web.Request) -> web.StreamResponse:
     theme = theme if theme in THEMES else ""
     state = state if state in PROPOSAL_STATE_LABELS else ""
     sessions = request.app[sessions_key]
+    rows = await list_proposals(sessions, theme=theme, state=state)
+    received = await received_objects(sessions, "proposal")
     context = {
-        "rows": await list_proposals(sessions, theme=theme, state=state),
-        "received": await received_objects(sessions, "proposal"),
+        "rows": rows,
+        "received": received,
+        "marks": await moderation_marks(
+            sessions,
+            [row.proposal.uri for row in rows] + [entry.item.uri for entry in received],
+            [entry.item.actor_uri for entry in received],
+        ),
         "theme": theme,
         "state": state,
         **CONTEXT,
