@@ -271,10 +271,13 @@ async def test_hidden_items_leave_the_lists_and_a_suspended_account_is_cut_off(
 ) -> None:
     await as_person(node, "camille")
     need_id = await new_need(node, "Titre injurieux")
+    assert "Titre injurieux" in await page(node, "/")
     moderator = await browser(aiohttp_client, node, "modo", "facilitator")
     await moderate(moderator, "/moderation/hide", uri=f"{BASE}/needs/{need_id}", reason="Insultes")
     listed = await page(node, "/needs")
     assert "Titre injurieux" not in listed and "Contenu masqué" in listed
+    assert "Titre injurieux" not in await page(node, "/")
+    assert "Titre injurieux" not in await (await node.get("/feed.atom")).text()
 
     # a suspended remote account: its posts go, what it sends later has no effect
     spammer = remote.add_actor("spammer")
