@@ -12,8 +12,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from federation.delivery.worker import DeliveryWorker
 from federation.domain_policy import DomainRules, normalise_domain
-from federation.http import FetchRefused
+from federation.http import FederationClient, FetchRefused
 from federation.ports import DomainRule, DomainSeverity
 from node.services.moderation.block_lists import (
     HEADER,
@@ -28,6 +29,7 @@ from node.services.moderation.domain_blocks import (
     remove_block,
     save_block,
 )
+from node.storage.base import utcnow
 from node.storage.models import (
     DeliveryCursor,
     DomainBlock,
@@ -38,7 +40,9 @@ from node.storage.models import (
     RemoteActor,
     Report,
 )
+from node.storage.outbox import SqlDeliveryStore
 from node.web.keys import delivery_worker_key, inbox_worker_key, runtime_key
+from tests.conftest import BASE_URL
 from tests.node.test_inbox import TERRITORY, count, make_node, note_create, post
 from tests.testrig.processes import run_maillage
 from tests.testrig.remote import AS, FakeRemote, RemoteActorDoc
@@ -255,3 +259,30 @@ def test_the_cli_imports_and_exports_block_lists(tmp_path: Path) -> None:
     assert removed.returncode == 0 and "unblocked loud.example" in removed.stdout
     again = run_maillage("blocks", "remove", "loud.example", "--data", str(data))
     assert again.returncode == 2 and "not blocked" in again.stderr
+
+
+async def test_the_delivery_worker_skips_a_suspended_host_without_sending(
+    node: TestClient, remote: FakeRemote
+) -> None:
+    bob = remote.add_actor("bob")
+    follow = {"@context": AS, "id": f"{bob.uri}/follows/1", "type": "Follow", "actor": bob.uri}
+    assert (await post(node, bob, follow | {"object": TERRITORY}))[0] == 202
+    await node.app[inbox_worker_key].run_once()  # the Accept waits for delivery
+    runtime = node.app[runtime_key]
+    host = remote.base.removeprefix("http://")
+    # a worker with its own client that knows no block: only the worker's check stands
+    async with FederationClient(
+        BASE_URL, "test", policy=lambda address: True, allow_http=True
+    ) as client:
+        worker = DeliveryWorker(
+            SqlDeliveryStore(runtime.sessions),
+            client,
+            runtime.signers,
+            utcnow,
+            domains=DomainRules([DomainRule(host, DomainSeverity.SUSPEND)]),
+        )
+        assert await worker.run_once() == 1
+    assert remote.received == []
+    async with runtime.sessions() as session:
+        cursor = (await session.scalars(select(DeliveryCursor))).one()
+    assert (cursor.host, cursor.given_up, cursor.delivered) == (host, 1, 0)
