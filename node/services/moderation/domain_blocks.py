@@ -24,7 +24,6 @@ from node.storage.moderation import Removed, remove_domain_content
 
 #: Longest public or private comment kept (Mastodon has no limit; a page must stay readable).
 MAX_COMMENT = 1000
-SOURCES = ("admin", "import", "config")
 
 
 class BlockError(ValueError):

@@ -194,8 +194,3 @@ async def forward_report(runtime: Runtime, report_id: str, moderator: Account) -
         await record_action(session, "forward", account_uri, report.comment, moderator, report_id)
     runtime.wake_delivery()
     return account_uri
-
-
-async def open_report_count(session: AsyncSession) -> int:
-    """How many reports wait in the queue."""
-    return len(list(await session.scalars(select(Report.id).where(Report.state == "open"))))

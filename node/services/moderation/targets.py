@@ -35,7 +35,6 @@ ITEM_MODELS: dict[str, type[Need] | type[Proposal] | type[Offer] | type[Experime
 }
 #: Kinds whose content moderation can hide in place.
 HIDEABLE = frozenset({*ITEM_MODELS, "comment", "note", "remote_post", "remote_object"})
-REMOTE_KINDS = frozenset({"remote_post", "remote_object", "remote_account"})
 _TITLE_CHARS = 120
 
 
@@ -50,11 +49,6 @@ class Target:
     link: str
     account_uri: str | None
     account_id: str | None = None
-
-    @property
-    def is_remote(self) -> bool:
-        """Whether it lives on another server."""
-        return self.kind in REMOTE_KINDS
 
 
 def _short(text: str) -> str:

@@ -15,9 +15,6 @@ from federation.ports import DomainRule, DomainSeverity
 from node.storage.models import AccountSanction, DomainBlock, HiddenContent, RemoteActorSanction
 from protocols.activitystreams import host_of
 
-#: What a hidden thing shows in its place, before the reason.
-HIDDEN_NOTICE = "Masqué par la modération"
-
 
 async def hidden_reasons(session: AsyncSession, uris: Iterable[str]) -> dict[str, str]:
     """The reasons of those URIs that moderation hid."""
@@ -28,12 +25,6 @@ async def hidden_reasons(session: AsyncSession, uris: Iterable[str]) -> dict[str
         select(HiddenContent.uri, HiddenContent.reason).where(HiddenContent.uri.in_(wanted))
     )
     return {uri: reason for uri, reason in rows}
-
-
-async def hidden_reason(sessions: async_sessionmaker[AsyncSession], uri: str) -> str | None:
-    """Why moderation hid this item or comment, or None when it is shown."""
-    async with sessions() as session:
-        return (await hidden_reasons(session, [uri])).get(uri)
 
 
 async def limited_among(session: AsyncSession, actor_uris: Iterable[str]) -> set[str]:
