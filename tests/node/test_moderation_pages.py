@@ -348,3 +348,20 @@ async def test_a_silenced_domain_is_left_out_of_comments(
         node, "/admin/domain-blocks", "/admin/domain-blocks", domain="127.0.0.1", severity="silence"
     )
     assert "TRÈS FORT" not in await page(node, f"/needs/{need_id}")
+
+
+async def test_a_resident_account_is_reported_from_its_profile_page(
+    aiohttp_client: Any, node: TestClient
+) -> None:
+    await add_account(node, "troll")
+    await as_person(node, "camille")
+    profile = await page(node, "/actors/troll")
+    assert f"/moderation/report?target={quote(BASE + '/actors/troll', safe='/')}" in profile
+    assert (await report(node, f"{BASE}/actors/troll", "Insulte en message")).status == 200
+    [filed] = await reports(node)
+    assert (filed.target_kind, filed.account_uri) == ("local_account", f"{BASE}/actors/troll")
+    moderator = await browser(aiohttp_client, node, "modo", "facilitator")
+    assert "Suspendre son compte" in await page(moderator, "/moderation")
+    # nothing to report at an unknown address
+    missing = await node.get(f"/moderation/report?target={BASE}/needs/nothing", headers=HTML)
+    assert missing.status == 404
