@@ -1,17 +1,19 @@
-"""Queries behind moderation: what lives on a domain, and removing what a suspension removes.
+"""Queries behind moderation: what lives on blocked domains, and removing what a suspension
+removes.
 
-A domain block names a host (covering its subdomains and ports) or a host:port. URIs are
-matched first with LIKE (a cheap prefilter on the scheme://host part) and then exactly, in
-Python, with federation.domain_policy.covering, so that `https://evil.example/a.bad.example/`
-is never taken for a URI of bad.example.
+A domain block names a host (covering its subdomains and ports) or a host:port. Each URI's
+host is matched exactly, in Python, with federation.domain_policy.covering against the set of
+suspended domains, so that `https://evil.example/a.bad.example/` is never taken for a URI of
+bad.example, and a whole block list costs one pass over each table, not one per domain.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -32,39 +34,29 @@ from node.storage.models import (
 from protocols.activitystreams import host_of
 
 
-def _like_escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def host_is_covered(host: str, domains: Collection[str]) -> bool:
+    """Whether a host[:port] is one of `domains`, a subdomain of one, or (for a domain
+    without port) on another port of it."""
+    return any(name in domains for name in covering(host))
 
 
-def uri_prefilter(column: InstrumentedAttribute[Any], domain: str) -> ColumnElement[bool]:
-    """A LIKE condition matching every URI on `domain` (and some others: check with
-    `is_on_domain`)."""
-    name = _like_escaped(domain)
-    patterns = [f"%://{name}/%", f"%://{name}"]
-    if ":" not in domain.rsplit("]", 1)[-1]:  # no port: any port, and subdomains
-        patterns += [f"%://{name}:%", f"%.{name}/%", f"%.{name}", f"%.{name}:%"]
-    return or_(*(column.like(pattern, escape="\\") for pattern in patterns))
+def is_on_domains(uri: str | None, domains: Collection[str]) -> bool:
+    """Whether a URI lives on one of `domains` (see `host_is_covered`)."""
+    return bool(uri) and host_is_covered(host_of(uri or ""), domains)
 
 
-def is_on_domain(uri: str | None, domain: str) -> bool:
-    """Whether a URI's host[:port] is `domain`, one of its subdomains, or (for a domain
-    without port) the domain on another port."""
-    return bool(uri) and domain in covering(host_of(uri or ""))
-
-
-async def _ids_on_domain(
+async def _ids_on_domains(
     session: AsyncSession,
     key: InstrumentedAttribute[Any],
     *uri_columns: InstrumentedAttribute[Any],
-    domain: str,
+    domains: Collection[str],
+    where: ColumnElement[bool] | None = None,
 ) -> list[Any]:
-    """Primary keys of rows with any of `uri_columns` on the domain."""
-    rows = await session.execute(
-        select(key, *uri_columns).where(
-            or_(*(uri_prefilter(column, domain) for column in uri_columns))
-        )
+    """Primary keys of rows with any of `uri_columns` on the domains."""
+    rows = await session.stream(
+        select(key, *uri_columns).where(where if where is not None else true())
     )
-    return [row[0] for row in rows if any(is_on_domain(uri, domain) for uri in row[1:])]
+    return [row[0] async for row in rows if any(is_on_domains(uri, domains) for uri in row[1:])]
 
 
 @dataclass
@@ -92,39 +84,46 @@ async def _delete_ids(
     return len(ids)
 
 
-async def remove_domain_content(session: AsyncSession, domain: str) -> Removed:
-    """Remove what a suspended domain left here: its posts, objects, reactions, poll answers,
-    follow relations both ways, cached actors and keys; its waiting inbox items are set
-    aside and the deliveries waiting for it are skipped."""
+async def remove_domains_content(session: AsyncSession, domains: Collection[str]) -> Removed:
+    """Remove what suspended domains left here: their posts, objects, reactions, poll
+    answers, follow relations both ways, cached actors and keys; their waiting inbox items
+    are set aside and the deliveries waiting for them are skipped."""
     removed = Removed()
-    plan: list[tuple[str, InstrumentedAttribute[Any], tuple[InstrumentedAttribute[Any], ...]]] = [
-        ("posts", Note.id, (Note.author_uri,)),
-        ("objects", RemoteObject.id, (RemoteObject.actor_uri,)),
-        ("reactions", Reaction.id, (Reaction.actor_uri,)),
-        ("answers", ExternalAnswer.id, (ExternalAnswer.actor_uri,)),
-        ("follows", Follow.id, (Follow.follower_uri, Follow.followed_uri)),
-        ("keys", RemoteKey.key_id, (RemoteKey.owner_uri,)),
-        ("actors", RemoteActor.id, (RemoteActor.uri,)),
+    if not domains:
+        return removed
+    plan: list[
+        tuple[
+            str,
+            InstrumentedAttribute[Any],
+            tuple[InstrumentedAttribute[Any], ...],
+            ColumnElement[bool] | None,
+        ]
+    ] = [
+        ("posts", Note.id, (Note.author_uri,), ~Note.local),  # our own notes never go
+        ("objects", RemoteObject.id, (RemoteObject.actor_uri,), None),
+        ("reactions", Reaction.id, (Reaction.actor_uri,), None),
+        ("answers", ExternalAnswer.id, (ExternalAnswer.actor_uri,), None),
+        ("follows", Follow.id, (Follow.follower_uri, Follow.followed_uri), None),
+        ("keys", RemoteKey.key_id, (RemoteKey.owner_uri,), None),
+        ("actors", RemoteActor.id, (RemoteActor.uri,), None),
     ]
-    for kind, key, columns in plan:
-        ids = await _ids_on_domain(session, key, *columns, domain=domain)
-        if kind == "posts":  # our own notes never go, even if their URIs were odd
-            ids = [
-                note_id
-                for note_id, local in await session.execute(
-                    select(Note.id, Note.local).where(Note.id.in_(ids))
-                )
-                if not local
-            ]
+    for kind, key, columns, where in plan:
+        ids = await _ids_on_domains(session, key, *columns, domains=domains, where=where)
         removed.add(kind, await _delete_ids(session, key, ids))
-    waiting = await _ids_on_domain(session, InboxItem.id, InboxItem.actor_uri, domain=domain)
-    if waiting:
+    waiting = await _ids_on_domains(
+        session,
+        InboxItem.id,
+        InboxItem.actor_uri,
+        domains=domains,
+        where=InboxItem.state.in_(("pending", "held")),
+    )
+    for start in range(0, len(waiting), 500):
         await session.execute(
             update(InboxItem)
-            .where(InboxItem.id.in_(waiting), InboxItem.state.in_(("pending", "held")))
+            .where(InboxItem.id.in_(waiting[start : start + 500]))
             .values(state="ignored", note="the actor's domain is suspended by moderation")
         )
-    await skip_deliveries(session, domain)
+    await skip_deliveries(session, domains)
     return removed
 
 
@@ -148,15 +147,13 @@ async def remove_actor_content(session: AsyncSession, actor_uri: str) -> Removed
     return removed
 
 
-async def skip_deliveries(session: AsyncSession, domain: str) -> int:
-    """Move the cursors of the domain's hosts past everything logged for them: what waited
+async def skip_deliveries(session: AsyncSession, domains: Collection[str]) -> int:
+    """Move the cursors of the domains' hosts past everything logged for them: what waited
     is not sent, now or after the block is lifted. Returns how many hosts were moved."""
     hosts = [
         host
-        for host in await session.scalars(
-            select(OutboxTarget.host).where(_host_prefilter(domain)).distinct()
-        )
-        if domain in covering(host)
+        for host in await session.scalars(select(OutboxTarget.host).distinct())
+        if host_is_covered(host, domains)
     ]
     for host in hosts:
         last = await session.scalar(
@@ -173,14 +170,3 @@ async def skip_deliveries(session: AsyncSession, domain: str) -> int:
             .values(last_target_id=last or 0, failures=0, next_attempt_at=None)
         )
     return len(hosts)
-
-
-def _host_prefilter(domain: str) -> ColumnElement[bool]:
-    name = _like_escaped(domain)
-    column = OutboxTarget.host
-    return or_(
-        column == domain,
-        column.like(f"{name}:%", escape="\\"),
-        column.like(f"%.{name}", escape="\\"),
-        column.like(f"%.{name}:%", escape="\\"),
-    )

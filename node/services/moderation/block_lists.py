@@ -13,14 +13,20 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
+from federation.ports import DomainSeverity
 from node.services.moderation.domain_blocks import (
     BlockError,
     BlockRequest,
     block_request,
-    store_block,
+    fill_block,
+    journal_block,
+    refuse_own_domain,
 )
 from node.services.runtime import Runtime
 from node.storage.models import Account, DomainBlock
+from node.storage.moderation import remove_domains_content
 
 HEADER = (
     "#domain",
@@ -128,24 +134,31 @@ def _request_of(row: dict[str, str | None], line: int) -> BlockRequest:
 async def import_block_list(
     runtime: Runtime, data: bytes, moderator: Account | None = None
 ) -> ImportSummary:
-    """Add the blocks of a CSV list that are not in place yet, in one transaction; a
-    suspension removes its domain's content as when added by hand."""
+    """Add the blocks of a CSV list that are not in place yet, in one transaction; the
+    suspensions remove their domains' content as when added by hand (in one pass)."""
     wanted, errors = read_block_list(data)
     summary = ImportSummary(errors=errors)
+    suspended: set[str] = set()
     async with runtime.sessions.begin() as session:
+        existing = set(await session.scalars(select(DomainBlock.domain)))
         for line, request in wanted:
-            if await session.get(DomainBlock, request.domain) is not None:
+            if request.domain in existing:
                 summary.already_blocked.append(request.domain)
                 continue
             try:
-                saved = await store_block(
-                    session, runtime.config, request, moderator, source="import"
-                )
+                refuse_own_domain(runtime.config, request.domain)
             except BlockError as refused:
                 summary.errors.append(LineError(line, refused.field, request.domain))
                 continue
+            block = DomainBlock(domain=request.domain, source="import")
+            fill_block(block, request)
+            session.add(block)
+            await journal_block(session, request, moderator)
             summary.added.append(request.domain)
-            summary.removed_rows += saved.removed.total
+            if request.severity is DomainSeverity.SUSPEND:
+                suspended.add(request.domain)
+        await session.flush()
+        summary.removed_rows = (await remove_domains_content(session, suspended)).total
     await runtime.moderation.refresh(runtime.sessions)
     summary.errors.sort(key=lambda error: error.line)
     return summary

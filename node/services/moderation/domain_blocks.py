@@ -20,7 +20,7 @@ from node.services.moderation.journal import record_action
 from node.services.runtime import Runtime
 from node.storage.base import utcnow
 from node.storage.models import Account, DomainBlock
-from node.storage.moderation import Removed, remove_domain_content
+from node.storage.moderation import Removed, remove_domains_content
 
 #: Longest public or private comment kept (Mastodon has no limit; a page must stay readable).
 MAX_COMMENT = 1000
@@ -117,15 +117,31 @@ async def store_block(
     *,
     source: str = "admin",
 ) -> SavedBlock:
-    """`save_block` inside the caller's transaction (block list imports store many)."""
-    if request.domain in covering(config.node.domain):
-        raise BlockError("Ce nœud ne peut pas bloquer son propre domaine.", "own_domain")
+    """`save_block` inside the caller's transaction."""
+    refuse_own_domain(config, request.domain)
     block = await session.get(DomainBlock, request.domain)
     created = block is None
     if block is None:
         block = DomainBlock(domain=request.domain, source=source)
         session.add(block)
     was_suspended = block.severity == DomainSeverity.SUSPEND.value
+    fill_block(block, request)
+    removed = Removed()
+    if request.severity is DomainSeverity.SUSPEND and not was_suspended:
+        await session.flush()
+        removed = await remove_domains_content(session, {request.domain})
+    await journal_block(session, request, moderator)
+    return SavedBlock(block, created, removed)
+
+
+def refuse_own_domain(config: InstanceConfig, domain: str) -> None:
+    """A node never blocks itself (a block of its host or a parent domain would)."""
+    if domain in covering(config.node.domain):
+        raise BlockError("Ce nœud ne peut pas bloquer son propre domaine.", "own_domain")
+
+
+def fill_block(block: DomainBlock, request: BlockRequest) -> None:
+    """Give a stored block the severity, flags and comments asked for."""
     block.severity = request.severity.value
     block.reject_media = request.reject_media
     block.reject_reports = request.reject_reports
@@ -133,18 +149,14 @@ async def store_block(
     block.private_comment = request.private_comment
     block.obfuscate = request.obfuscate
     block.updated_at = utcnow()
-    removed = Removed()
-    if request.severity is DomainSeverity.SUSPEND and not was_suspended:
-        await session.flush()
-        removed = await remove_domain_content(session, request.domain)
-    await record_action(
-        session,
-        "block_domain",
-        request.domain,
-        f"{request.severity.value}: {request.private_comment or request.public_comment}".strip(),
-        moderator,
-    )
-    return SavedBlock(block, created, removed)
+
+
+async def journal_block(
+    session: AsyncSession, request: BlockRequest, moderator: Account | None
+) -> None:
+    """Journal a block (counted on the public page)."""
+    reason = f"{request.severity.value}: {request.private_comment or request.public_comment}"
+    await record_action(session, "block_domain", request.domain, reason.strip(), moderator)
 
 
 async def remove_block(runtime: Runtime, domain: str, moderator: Account | None = None) -> None:
