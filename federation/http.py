@@ -33,6 +33,8 @@ from federation.addresses import (
     parse_ip,
     policy_for,
 )
+from federation.domain_policy import suspends
+from federation.ports import DomainPolicy
 from federation.signing import Signer
 from instance_config import InstanceConfig
 from protocols.httpsig import sign_cavage, sign_rfc9421
@@ -315,16 +317,24 @@ class FederationClient:
         self._schemes: dict[str, Scheme] = {}
 
     @classmethod
-    def from_config(cls, config: InstanceConfig, version: str) -> FederationClient:
+    def from_config(
+        cls, config: InstanceConfig, version: str, domains: DomainPolicy | None = None
+    ) -> FederationClient:
         """A client as a node's configuration asks: its base URL, address policy, http
-        permission (both from `allow_private_addresses`) and domain allow/block lists."""
+        permission (both from `allow_private_addresses`) and domain allow/block lists; with
+        `domains`, the node's moderation blocks too: nothing is fetched from or posted to a
+        suspended domain."""
         federation = config.federation
+
+        def domain_allowed(domain: str) -> bool:
+            return federation.is_domain_allowed(domain) and not suspends(domains, domain)
+
         return cls(
             config.node.base_url,
             version,
             policy=policy_for(federation),
             allow_http=federation.allow_private_addresses,
-            domain_allowed=federation.is_domain_allowed,
+            domain_allowed=domain_allowed,
         )
 
     # ----- lifecycle ----------------------------------------------------------------------

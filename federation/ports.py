@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from protocols.keys import PublicKey
@@ -85,4 +86,35 @@ class InboxQueue(Protocol):
 
     async def count_due(self, now: datetime) -> int:
         """How many items `claim_due` would give with no limit."""
+        ...
+
+
+class DomainSeverity(StrEnum):
+    """What a domain block does, with Mastodon's names (admin/domain_blocks)."""
+
+    #: nothing but the flags (reject_media, reject_reports)
+    NOOP = "noop"
+    #: the domain's accounts are limited: hidden from public lists, visible on direct link
+    SILENCE = "silence"
+    #: nothing is received from, fetched from or delivered to the domain; its content goes
+    SUSPEND = "suspend"
+
+
+@dataclass(frozen=True, slots=True)
+class DomainRule:
+    """The block that applies to a domain (host, or host:port for that port only)."""
+
+    domain: str
+    severity: DomainSeverity
+    reject_media: bool = False
+    reject_reports: bool = False
+
+
+class DomainPolicy(Protocol):
+    """The node's domain blocks, looked up without I/O (kept in memory by the node and
+    refreshed when an admin changes them)."""
+
+    def rule_for(self, domain: str) -> DomainRule | None:
+        """The most specific block covering `domain` (host[:port]; a block of a host covers
+        its subdomains and every port), or None."""
         ...

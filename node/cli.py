@@ -31,6 +31,16 @@ from node.services.federation.announcements import AnnouncementError, announce, 
 from node.services.federation.following import FollowError, answer_follow_request, follow, unfollow
 from node.services.federation.remote_actors import LookupFailed
 from node.services.instance.backup import BackupError, create_backup, restore_backup
+from node.services.moderation.block_lists import HEADER as BLOCK_LIST_HEADER
+from node.services.moderation.block_lists import ImportSummary as BlockImportSummary
+from node.services.moderation.block_lists import LineError, import_block_list, write_block_list
+from node.services.moderation.domain_blocks import (
+    BlockError,
+    block_request,
+    list_blocks,
+    remove_block,
+    save_block,
+)
 from node.services.offline.backfill import BackfillReport, backfill_followed
 from node.services.offline.bundles import ExportSummary, ImportSummary, export_bundle, import_bundle
 from node.services.offline.drain import apply_stored
@@ -40,6 +50,7 @@ from node.services.standalone import standalone_runtime
 from node.storage.errors import DatabaseUnavailable, safe_url
 from node.storage.inbox import SqlInbox
 from node.storage.migrate_cli import upgrade_and_report
+from node.storage.models import DomainBlock
 
 EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
@@ -289,6 +300,34 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = coordinate_commands.add_parser(action, help=text)
         sub.add_argument("--data", default=argparse.SUPPRESS, help=data_help)
+    blocks = command("blocks", "domain blocks (moderation): list, add, remove, import, export")
+    block_commands = blocks.add_subparsers(dest="blocks_command", metavar="ACTION", required=True)
+    for name, help_text in (
+        ("list", "list the domain blocks"),
+        ("add", "block a domain (and its subdomains), or change its block"),
+        ("remove", "lift a domain block"),
+        ("import", "add the blocks of a Mastodon CSV block list (those in place are kept)"),
+        ("export", "write the blocks as a Mastodon CSV block list"),
+    ):
+        sub = block_commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--data", default=argparse.SUPPRESS, help=data_help)
+        if name in ("add", "remove"):
+            sub.add_argument("domain", help="host or host:port, e.g. spam.example")
+        if name == "add":
+            sub.add_argument(
+                "--severity", choices=("suspend", "silence", "noop"), default="suspend"
+            )
+            sub.add_argument("--reject-media", action="store_true")
+            sub.add_argument("--reject-reports", action="store_true")
+            sub.add_argument(
+                "--obfuscate", action="store_true", help="hide it partly on the public page"
+            )
+            sub.add_argument("--public-comment", default="", help="the reason shown publicly")
+            sub.add_argument("--private-comment", default="", help="a note for the admins")
+        if name == "import":
+            sub.add_argument("file", help="CSV with the header " + ",".join(BLOCK_LIST_HEADER))
+        if name == "export":
+            sub.add_argument("--out", required=True, metavar="FILE", help="the CSV file to write")
 
     db = command("db", "database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -690,6 +729,110 @@ def _bundle(args: argparse.Namespace) -> int:
     return 0 if not summary.refused and not summary.damaged else 1
 
 
+def _blocks(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.data), os.environ)
+    action = args.blocks_command
+    data = b""
+    if action == "import":
+        try:
+            data = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise CliError(f"cannot read {args.file} ({exc.strerror or exc})") from None
+
+    async def run() -> list[str]:
+        async with standalone_runtime(config) as runtime:
+            if action == "import":
+                summary = await import_block_list(runtime, data)
+                refused.extend(summary.errors)
+                return describe_block_import(summary)
+            if action == "add":
+                request = block_request(
+                    args.domain,
+                    args.severity,
+                    reject_media=args.reject_media,
+                    reject_reports=args.reject_reports,
+                    public_comment=args.public_comment,
+                    private_comment=args.private_comment,
+                    obfuscate=args.obfuscate,
+                )
+                saved = await save_block(runtime, request)
+                removed = f"; removed {saved.removed.total} rows" if saved.removed.total else ""
+                done = "blocked" if saved.created else "changed"
+                return [f"{done} {request.domain} ({request.severity}){removed}"]
+            if action == "remove":
+                await remove_block(runtime, args.domain)
+                return [f"unblocked {args.domain}"]
+            found = await list_blocks(runtime.sessions)
+            if action == "export":
+                exported.append(write_block_list(found))
+                return [f"wrote {args.out}: {len(found)} blocks"]
+            return [describe_block(block) for block in found] or ["no domain block"]
+
+    exported: list[str] = []
+    refused: list[LineError] = []
+    try:
+        lines = asyncio.run(run())
+        if exported:
+            Path(args.out).write_text(exported[0], encoding="utf-8")
+    except BlockError as exc:
+        raise CliError(BLOCK_LINE_PROBLEMS.get(exc.field, exc.message)) from None
+    except OSError as exc:
+        raise CliError(
+            f"cannot write {args.out} ({exc.strerror or exc})", EXIT_ENVIRONMENT
+        ) from None
+    for line in lines:
+        print(line)
+    return 1 if refused else 0
+
+
+def describe_block(block: DomainBlock) -> str:
+    """One block on one line: domain, severity, flags, public reason."""
+    flags = [
+        name
+        for name, on in (
+            ("reject_media", block.reject_media),
+            ("reject_reports", block.reject_reports),
+            ("obfuscate", block.obfuscate),
+        )
+        if on
+    ]
+    comment = f" - {block.public_comment}" if block.public_comment else ""
+    return f"{block.domain} {block.severity}{' ' + ','.join(flags) if flags else ''}{comment}"
+
+
+#: What each refused line of a block list means, for the CLI.
+BLOCK_LINE_PROBLEMS = {
+    "domain": "not a domain",
+    "severity": "unknown severity (suspend, silence or noop)",
+    "flag": "not a boolean (true or false)",
+    "comment": "comment too long",
+    "own_domain": "this node's own domain",
+    "not_blocked": "this domain is not blocked",
+    "configured": "this block comes from federation.blocked_domains: remove it there",
+    "duplicate": "the domain is already on an earlier line",
+    "header": "no #domain header: not a Mastodon block list",
+    "size": "the list is too long",
+    "encoding": "the file is not UTF-8 text",
+}
+
+
+def describe_block_import(summary: BlockImportSummary) -> list[str]:
+    """The import's summary, then each refused line with its number and reason."""
+    lines = [
+        f"added: {len(summary.added)}",
+        f"already blocked (kept as they are): {len(summary.already_blocked)}",
+        f"refused lines: {len(summary.errors)}",
+    ]
+    if summary.removed_rows:
+        lines.append(f"content removed by the suspensions: {summary.removed_rows} rows")
+    lines += [
+        f"  line {error.line}: {BLOCK_LINE_PROBLEMS.get(error.problem, error.problem)}"
+        + (f" ({error.value})" if error.value else "")
+        for error in summary.errors
+    ]
+    return lines
+
+
 def _parse_since(value: str | None) -> datetime | None:
     """--since as an aware UTC datetime; a date means its midnight UTC."""
     if value is None:
@@ -743,6 +886,7 @@ _HANDLERS: Mapping[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "demo": _demo,
     "db": _db,
+    "blocks": _blocks,
     "bundle": _bundle,
     "backfill": _backfill,
     "coordinate": _coordinate,

@@ -28,8 +28,10 @@ from federation.delivery.policy import (
     is_superseded,
     retry_delay,
 )
+from federation.domain_policy import suspends
 from federation.http import DeliveryOutcome
 from federation.liveness import Progress
+from federation.ports import DomainPolicy
 from federation.signing import Signer
 from federation.worker_loop import keep_running
 
@@ -129,8 +131,12 @@ class DeliveryWorker:
         clock: Callable[[], datetime],
         parallel_hosts: int = 64,
         rng: random.Random | None = None,
+        domains: DomainPolicy | None = None,
     ) -> None:
+        """`domains`: the node's domain blocks; a suspended host's deliveries are skipped
+        (its cursor moves past them, nothing is signed or sent)."""
         self._store = store
+        self._domains = domains
         self._poster = poster
         self._signers = signers
         self._clock = clock
@@ -218,6 +224,10 @@ class DeliveryWorker:
     async def _deliver(self, delivery: PendingDelivery) -> bool:
         """One attempt; True when the cursor moved on (committed before the host's next
         delivery, so a crash re-sends only what was in flight)."""
+        if suspends(self._domains, delivery.host):
+            # Mastodon delivers nothing to a suspended domain; nothing is kept for later either
+            await self._store.advance(delivery.host, delivery.target_id, given_up=1)
+            return True
         signer = await self._signers.signer_for(delivery.actor_id)
         answer = await self._poster.post_activity(delivery.inbox, delivery.body, signer)
         verdict = Verdict.PERMANENT_FAILURE if answer.refused else classify(answer.status)

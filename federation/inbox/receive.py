@@ -1,7 +1,7 @@
 """The inbox pipeline of DESIGN.md, one readable function, each step a small function:
 
-size -> parse -> domain policy -> signature -> signer owns actor -> JSON-LD -> origins ->
-links -> dedupe -> store.
+size -> parse -> domain policy (config lists, then the node's blocks) -> signature ->
+signer owns actor -> JSON-LD -> origins -> links -> dedupe -> store.
 The caller answers 202 once `receive` returns; effects are applied later by the worker.
 """
 
@@ -13,7 +13,8 @@ from typing import Any
 
 from pyld.jsonld import JsonLdError  # type: ignore[import-untyped]
 
-from federation.ports import ActorKey, InboxStore, KeyResolver, ReceivedActivity
+from federation.domain_policy import suspends
+from federation.ports import ActorKey, DomainPolicy, InboxStore, KeyResolver, ReceivedActivity
 from instance_config import FederationConfig
 from protocols.activitystreams import host_of, id_of, ids_of, origin_of, type_of
 from protocols.httpsig import PendingSignature, SignatureError, read_signature
@@ -27,6 +28,15 @@ MAX_ACTIVITY_BYTES = 1_000_000
 #: Activities whose embedded object is someone else's by design: Accept/Reject carry our
 #: Follow; Announce carries the boosted object (checked by fetching it, never trusted).
 _FOREIGN_OBJECT_ALLOWED = frozenset({"Accept", "Reject", "Announce", "Add", "Remove"})
+
+
+class InboxDropped(Exception):
+    """The activity is answered 202 but neither stored nor applied (a report from a domain
+    whose reports are rejected: Mastodon's reject_reports drops them silently)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class InboxRefused(Exception):
@@ -64,14 +74,17 @@ async def receive(
     keys: KeyResolver,
     store: InboxStore,
     now: datetime,
+    domains: DomainPolicy | None = None,
 ) -> Receipt:
-    """Authenticate an inbox POST and store its activity, or raise InboxRefused."""
+    """Authenticate an inbox POST and store its activity, or raise InboxRefused (or
+    InboxDropped for a report that the actor's domain may not send)."""
     check_size(request.body)
     document = parse_activity(request.body)
     actor = document["actor"]
-    check_domain(actor, policy)
+    check_domain(actor, policy, domains)
+    check_reports_allowed(document, domains)
     signature = read_request_signature(request, now)
-    check_domain(signature.key_id, policy)
+    check_domain(signature.key_id, policy, domains)
     key = await verified_key(signature, keys)
     check_signer_is_actor(key, actor)
     document = read_jsonld(document)  # after authentication: pyld costs milliseconds
@@ -137,12 +150,26 @@ def read_jsonld(document: dict[str, Any]) -> dict[str, Any]:
     return compacted
 
 
-def check_domain(uri: str, policy: FederationConfig) -> None:
-    """Refuse blocked domains before any fetch is made on their behalf."""
+def check_domain(uri: str, policy: FederationConfig, domains: DomainPolicy | None = None) -> None:
+    """Refuse blocked domains before any fetch is made on their behalf: the configuration's
+    allow and block lists, then the node's suspensions (a block of a host covers its
+    subdomains and ports)."""
     if not is_web_url(uri):
         raise InboxRefused(400, f"{uri[:200]!r} is not an http(s) URL")
-    if not policy.is_domain_allowed(host_of(uri)):
-        raise InboxRefused(403, f"domain {host_of(uri)} is not allowed to federate with this node")
+    domain = host_of(uri)
+    if not policy.is_domain_allowed(domain):
+        raise InboxRefused(403, f"domain {domain} is not allowed to federate with this node")
+    if suspends(domains, domain):
+        raise InboxRefused(403, f"domain {domain} is suspended by this node's moderation")
+
+
+def check_reports_allowed(document: dict[str, Any], domains: DomainPolicy | None) -> None:
+    """Drop a Flag (a report) from a domain blocked with reject_reports, before any work."""
+    if domains is None or type_of(document) != "Flag":
+        return
+    rule = domains.rule_for(host_of(document["actor"]))
+    if rule is not None and rule.reject_reports:
+        raise InboxDropped(f"reports from {rule.domain} are rejected by this node")
 
 
 def read_request_signature(request: InboxRequest, now: datetime) -> PendingSignature:

@@ -11,6 +11,7 @@ from federation.http import FederationClient
 from instance_config import InstanceConfig
 from node.services.federation.remote_actors import RemoteActors
 from node.services.federation.signers import LocalSigners
+from node.services.moderation.policy import ModerationPolicy
 from node.storage.keyring import KeyRing
 
 
@@ -29,6 +30,8 @@ class Runtime:
     keyring: KeyRing
     signers: LocalSigners
     remote: RemoteActors
+    #: domain blocks and sanctioned remote accounts, in memory (shared with the client)
+    moderation: ModerationPolicy = field(default_factory=ModerationPolicy)
     #: called after an outbox entry is committed, so the delivery worker starts at once
     wake_delivery: Callable[[], None] = field(default=_nothing)
 
@@ -38,8 +41,11 @@ def make_runtime(
     sessions: async_sessionmaker[AsyncSession],
     client: FederationClient,
     keyring: KeyRing,
+    moderation: ModerationPolicy | None = None,
 ) -> Runtime:
-    """Wire the shared objects together."""
+    """Wire the shared objects together; `moderation` is the policy the client was given."""
     signers = LocalSigners(sessions, keyring, config)
     remote = RemoteActors(sessions, client, signers, config)
-    return Runtime(config, sessions, client, keyring, signers, remote)
+    return Runtime(
+        config, sessions, client, keyring, signers, remote, moderation or ModerationPolicy()
+    )

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from federation.http import FederationClient
 from instance_config import InstanceConfig
 from node import __version__
+from node.services.moderation.domain_blocks import adopt_configured_blocks
+from node.services.moderation.policy import ModerationPolicy
 from node.services.runtime import Runtime, make_runtime
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.errors import reporting_database_errors
@@ -21,11 +23,15 @@ async def standalone_runtime(config: InstanceConfig) -> AsyncIterator[Runtime]:
     Deliveries are only logged here: the serving process's worker sends them.
     """
     engine = make_engine(config.database.url)
-    client = FederationClient.from_config(config, __version__)
+    moderation = ModerationPolicy()
+    client = FederationClient.from_config(config, __version__, moderation)
     try:
         async with reporting_database_errors(config.database.url):
             await client.start()
-            yield make_runtime(config, make_sessionmaker(engine), client, KeyRing())
+            sessions = make_sessionmaker(engine)
+            await adopt_configured_blocks(sessions, config)
+            await moderation.refresh(sessions)
+            yield make_runtime(config, sessions, client, KeyRing(), moderation)
     finally:
         await client.close()
         await engine.dispose()

@@ -19,6 +19,8 @@ from node.services.coordination.discovery import discover
 from node.services.coordination.following import sync_allow_list
 from node.services.coordination.index import is_coordinator
 from node.services.federation.inbox_handlers import inbox_handlers
+from node.services.moderation.domain_blocks import adopt_configured_blocks
+from node.services.moderation.policy import REFRESH_SECONDS, ModerationPolicy
 from node.services.offline.backfill import backfill_followed
 from node.services.participation.decisions import close_due_decisions
 from node.services.runtime import Runtime, make_runtime
@@ -53,6 +55,7 @@ from node.web.routes import (
     circles,
     coordination,
     decisions,
+    domain_blocks,
     experiments,
     feed,
     health,
@@ -61,6 +64,7 @@ from node.web.routes import (
     map,
     map_data,
     members,
+    moderation,
     needs,
     notes,
     offers,
@@ -118,6 +122,8 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
         indicators,
         open_data,
         coordination,
+        moderation,
+        domain_blocks,
     ):
         app.add_routes(module.routes)
     for table in CLIENT_API_ROUTES:
@@ -138,12 +144,17 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _federation(app: web.Application) -> AsyncIterator[None]:
     """The outbound client, the shared runtime and the two workers (not yet running)."""
     config = app[config_key]
-    client = FederationClient.from_config(config, __version__)
+    policy = ModerationPolicy()
+    client = FederationClient.from_config(config, __version__, policy)
     await client.start()
-    runtime = make_runtime(config, app[sessions_key], client, app[keyring_key])
+    await adopt_configured_blocks(app[sessions_key], config)
+    await policy.refresh(app[sessions_key])
+    runtime = make_runtime(config, app[sessions_key], client, app[keyring_key], policy)
     await runtime.signers.warm_up()
     inbox_store = SqlInbox(app[sessions_key])
-    delivery = DeliveryWorker(SqlDeliveryStore(app[sessions_key]), client, runtime.signers, utcnow)
+    delivery = DeliveryWorker(
+        SqlDeliveryStore(app[sessions_key]), client, runtime.signers, utcnow, domains=policy
+    )
     runtime.wake_delivery = delivery.wakeup.set
     app[runtime_key] = runtime
     app[inbox_store_key] = inbox_store
@@ -169,6 +180,15 @@ def _backfill(runtime: Runtime, inbox: SqlInbox, inbox_worker: InboxWorker) -> P
             log.info("caught up from outboxes", extra={"activities": report.new})
 
     return PeriodicJob("backfill", catch_up, every_seconds=BACKFILL_EVERY_SECONDS)
+
+
+def _moderation_refresh(runtime: Runtime) -> PeriodicJob:
+    """Blocks changed by another process (a `maillage blocks` command) reach this one."""
+    return PeriodicJob(
+        "moderation",
+        lambda: runtime.moderation.refresh(runtime.sessions),
+        every_seconds=REFRESH_SECONDS,
+    )
 
 
 def _decision_clock(runtime: Runtime) -> PeriodicJob:
@@ -219,6 +239,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         app[inbox_worker_key],
         app[delivery_worker_key],
         _decision_clock(app[runtime_key]),
+        _moderation_refresh(app[runtime_key]),
         backfill,
         *_coordinator_jobs(app[runtime_key]),
     )

@@ -21,7 +21,7 @@ signed_in_key = web.RequestKey("signed_in", SignedIn)
 csrf_key = web.RequestKey("csrf", str)
 #: Forms that upload files: their bodies may exceed the node-wide 1 MB request limit (the
 #: import services cap files at 5 MB themselves and say so in their report).
-UPLOAD_PATHS = frozenset({"/map/import", "/indicators/import"})
+UPLOAD_PATHS = frozenset({"/map/import", "/indicators/import", "/admin/domain-blocks/import"})
 UPLOAD_MAX_BYTES = 12_000_000
 #: Paths without browser sessions: federation, discovery, and the client API (bearer tokens,
 #: never cookies: so no CSRF token either). /oauth/authorize is a page and keeps its session.

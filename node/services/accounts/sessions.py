@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from node.services.accounts.passwords import hash_password, verify_password
+from node.services.moderation.visibility import active_suspension
 from node.storage.actors import get_account_by_username
 from node.storage.base import utcnow
 from node.storage.models import Account, WebSession
@@ -43,6 +44,9 @@ async def log_in(
         account = await get_account_by_username(session, username.strip())
         if account is None or not verify_password(account.password_hash, password):
             raise AccountError("Identifiant ou mot de passe incorrect.")
+        suspension = await active_suspension(session, account.id)
+        if suspension is not None:
+            raise AccountError(f"Votre compte est suspendu par la modération : {suspension.reason}")
         token = secrets.token_urlsafe(32)
         session.add(
             WebSession(

@@ -25,6 +25,7 @@ from node.services.federation.remote_objects import (
     mark_remote_object_deleted,
     store_remote_object,
 )
+from node.services.moderation.inbox_guard import moderated
 from node.services.participation.decisions import record_external_answer
 from node.services.participation.replication import on_add, on_remote_evaluation
 from node.services.runtime import Runtime
@@ -37,20 +38,24 @@ log = logging.getLogger(__name__)
 
 
 def inbox_handlers(runtime: Runtime) -> dict[str, Handler]:
-    """The dispatch table: activity type -> handler. Other types are stored and ignored."""
+    """The dispatch table: activity type -> handler (Flag: moderation's); other types are
+    stored and ignored; nothing from a suspended account or domain is applied."""
     handlers = InboxHandlers(runtime)
-    return {
-        "Follow": handlers.on_follow,
-        "Accept": handlers.on_accept,
-        "Reject": handlers.on_reject,
-        "Undo": handlers.on_undo,
-        "Create": handlers.on_create,
-        "Update": handlers.on_update,
-        "Delete": handlers.on_delete,
-        "Like": handlers.on_like,
-        "Announce": handlers.on_announce,
-        "Add": handlers.on_add,
-    }
+    return moderated(
+        runtime,
+        {
+            "Follow": handlers.on_follow,
+            "Accept": handlers.on_accept,
+            "Reject": handlers.on_reject,
+            "Undo": handlers.on_undo,
+            "Create": handlers.on_create,
+            "Update": handlers.on_update,
+            "Delete": handlers.on_delete,
+            "Like": handlers.on_like,
+            "Announce": handlers.on_announce,
+            "Add": handlers.on_add,
+        },
+    )
 
 
 class InboxHandlers:

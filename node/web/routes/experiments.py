@@ -22,6 +22,7 @@ from node.convert.experiments import (
     STATE_ACTIONS,
 )
 from node.domain.forms import Form, FormInvalid
+from node.services.moderation.visibility import moderation_marks
 from node.services.participation.evaluations import EvaluationInput, evaluate
 from node.services.participation.experiment_pages import (
     evaluation_as_document,
@@ -233,6 +234,7 @@ async def _experiment_html(
     if page is None:
         raise web.HTTPNotFound(text="Cette expérimentation n'existe pas.")
     context = {"page": page, "failed": failed or {}, "labels": LABELS}
+    context["marks"] = await moderation_marks(request.app[sessions_key], [page.experiment.uri])
     context |= {"chart": line_chart, "Reference": ReferenceLine, "number": format_number}
     return render(request, "experiments/experiment.html", context, status=status)
 

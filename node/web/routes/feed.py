@@ -12,6 +12,7 @@ from instance_config import InstanceConfig
 from node import __version__
 from node.convert.objects import territory_uri
 from node.domain.local_time import local_iso
+from node.services.moderation.visibility import moderation_marks
 from node.services.pages.activity_feed import (
     FEED_SIZE,
     ActivityEntry,
@@ -92,6 +93,8 @@ async def feed_get(request: web.Request) -> web.StreamResponse:
     language = config.territory.default_language
     language = language if language in SUPPORTED else "fr"
     # several changes of one object make one entry: read more, keep the newest per object
-    entries = latest_per_object(await recent_activity(runtime, limit=3 * FEED_SIZE))[:FEED_SIZE]
+    entries = latest_per_object(await recent_activity(runtime, limit=3 * FEED_SIZE))
+    hidden = (await moderation_marks(runtime.sessions, [e.uri for e in entries])).hidden
+    entries = [entry for entry in entries if entry.uri not in hidden][:FEED_SIZE]
     body = atom_feed(config, entries, translator(language), language)
     return web.Response(body=body, content_type=ATOM_TYPE, charset="utf-8")

@@ -6,7 +6,13 @@ import logging
 
 from aiohttp import web
 
-from federation.inbox.receive import MAX_ACTIVITY_BYTES, InboxRefused, InboxRequest, receive
+from federation.inbox.receive import (
+    MAX_ACTIVITY_BYTES,
+    InboxDropped,
+    InboxRefused,
+    InboxRequest,
+    receive,
+)
 from node.domain.actors import ActorKind
 from node.services.instance.directory import find_local_actor
 from node.storage.base import utcnow
@@ -37,13 +43,20 @@ async def inbox_post(request: web.Request) -> web.StreamResponse:
         headers=dict(request.headers),
         body=await request.read(),
     )
+    runtime = request.app[runtime_key]
     try:
         receipt = await receive(
             inbox_request,
             policy=config.federation,
-            keys=request.app[runtime_key].remote,
+            keys=runtime.remote,
             store=request.app[inbox_store_key],
             now=utcnow(),
+            domains=runtime.moderation,
+        )
+    except InboxDropped as dropped:
+        log.info("inbox dropped", extra={"reason": dropped.reason})
+        return web.Response(
+            status=202, body=json_body({"dropped": dropped.reason}), content_type="application/json"
         )
     except InboxRefused as refused:
         log.info(

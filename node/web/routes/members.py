@@ -29,6 +29,7 @@ from node.services.accounts.members import (
     profile_of,
     update_profile,
 )
+from node.services.moderation.visibility import warnings_of
 from node.web.auth import require_role, set_session_cookie
 from node.web.keys import config_key, runtime_key, sessions_key
 from node.web.render import render
@@ -222,6 +223,7 @@ async def profile_get(request: web.Request) -> web.StreamResponse:
         "errors": {},
         "values": {},
         "done": request.query.get("done"),
+        "warnings": await warnings_of(request.app[sessions_key], current.account.id),
     }
     return render(request, "members/profile.html", context)
 

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from node.convert.needs import NEED_STATE_LABELS, THEMES
 from node.domain.forms import Form, FormInvalid
+from node.services.moderation.visibility import moderation_marks
 from node.services.participation.need_pages import list_needs, need_page, received_objects
 from node.services.participation.needs import (
     MAX_TEXT,
@@ -43,9 +44,16 @@ async def needs_get(request: web.Request) -> web.StreamResponse:
     theme = theme if theme in THEMES else ""
     state = state if state in NEED_STATE_LABELS else ""
     sessions = request.app[sessions_key]
+    rows = await list_needs(sessions, theme=theme, state=state)
+    received = await received_objects(sessions, "need")
     context = {
-        "rows": await list_needs(sessions, theme=theme, state=state),
-        "received": await received_objects(sessions, "need"),
+        "rows": rows,
+        "received": received,
+        "marks": await moderation_marks(
+            sessions,
+            [row.need.uri for row in rows] + [entry.item.uri for entry in received],
+            [entry.item.actor_uri for entry in received],
+        ),
         "theme": theme,
         "state": state,
         **LABELS,
@@ -110,8 +118,14 @@ async def _need_page(
     )
     if page is None:
         raise web.HTTPNotFound(text="Ce besoin n'existe pas.")
+    comments = [comment.note for comment in page.comments]
     context = {
         "page": page,
+        "marks": await moderation_marks(
+            request.app[sessions_key],
+            [page.need.uri, *(note.uri for note in comments)],
+            [note.author_uri for note in comments],
+        ),
         "error": error,
         "errors": errors or {},
         "values": values or {},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.convert.notes import note_to_as
+from node.services.moderation.visibility import moderation_marks
 from node.services.pages.timeline import note_view, public_activity
 from node.web.keys import config_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
@@ -29,6 +30,11 @@ async def note_get(request: web.Request) -> web.StreamResponse:
         raise web.HTTPGone(text="this note was deleted")
     territory = f"{config.node.base_url}/actors/{config.territory.handle}"
     context = {
+        "marks": await moderation_marks(
+            request.app[sessions_key],
+            [uri, *(reply.uri for reply, _ in view.replies)],
+            [reply.author_uri for reply, _ in view.replies],
+        ),
         "view": view,
         "from_territory": view.note.author_uri == territory,
         "web_link": web_link,

@@ -22,6 +22,7 @@ from node.convert.offers import (
 from node.domain.actors import Role
 from node.domain.forms import Form, FormInvalid
 from node.domain.participation import OfferState, allowed_next
+from node.services.moderation.visibility import moderation_marks
 from node.services.participation.offer_replies import reply_to_offer, reply_to_remote_offer
 from node.services.participation.offers import (
     MAX_TEXT,
@@ -105,7 +106,10 @@ async def offers_get(request: web.Request) -> web.StreamResponse:
     kind = request.query.get("kind", "")
     purpose = purpose if purpose in PURPOSES else ""
     kind = kind if kind in KINDS else ""
-    cards = await list_offers(request.app[runtime_key].sessions, purpose, kind)
+    sessions = request.app[runtime_key].sessions
+    cards = await list_offers(sessions, purpose, kind)
+    hidden = (await moderation_marks(sessions, [card.uri for card in cards])).hidden
+    cards = [card for card in cards if card.uri not in hidden]  # moderation hid them
     return render(
         request,
         "offers/list.html",
@@ -173,6 +177,11 @@ async def _offer_page(
         {
             "view": view,
             "offer": offer,
+            "marks": await moderation_marks(
+                runtime.sessions,
+                [offer.uri, *(reply.uri for reply, _ in view.replies)],
+                [reply.author_uri for reply, _ in view.replies],
+            ),
             "text_html": text_to_html(offer.text),
             "quantity": quantity_text(offer),
             "is_author": is_author,

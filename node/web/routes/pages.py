@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from aiohttp import web
 from markupsafe import Markup
 
@@ -11,7 +14,8 @@ from node.convert.offers import PURPOSE_LABELS
 from node.convert.urls import actor_id, handle_of
 from node.domain.actors import ActorKind
 from node.services.instance.directory import find_actor_of_kind
-from node.services.pages.activity_feed import activity_of
+from node.services.moderation.visibility import moderation_marks
+from node.services.pages.activity_feed import ActivityEntry, activity_of
 from node.services.pages.followed import followed_activity
 from node.services.pages.home import HomeDashboard, home_dashboard
 from node.services.pages.timeline import follow_page, recent_local_notes
@@ -41,6 +45,28 @@ def map_glance(request: web.Request, board: HomeDashboard) -> Markup | None:
     return render_map(data, title=title, translate=translate, ident="home-map", overview=True)
 
 
+async def _without_hidden(
+    request: web.Request, board: HomeDashboard, timeline: list[ActivityEntry]
+) -> tuple[HomeDashboard, list[ActivityEntry]]:
+    """The dashboard and timeline without what moderation hid."""
+    blocks = (board.needs, board.experiments, board.offers)
+    uris = [entry.uri for entry in timeline] + [i.uri for block in blocks for i in block.items]
+    hidden = (await moderation_marks(request.app[sessions_key], uris)).hidden
+    if not hidden:
+        return board, timeline
+
+    def kept(block: Any) -> Any:
+        return replace(block, items=[item for item in block.items if item.uri not in hidden])
+
+    board = replace(
+        board,
+        needs=kept(board.needs),
+        experiments=kept(board.experiments),
+        offers=kept(board.offers),
+    )
+    return board, [entry for entry in timeline if entry.uri not in hidden]
+
+
 @routes.get("/")
 async def home_get(request: web.Request) -> web.StreamResponse:
     """The territory's home page: who it is, what is open now (its dashboard: votes, needs,
@@ -55,6 +81,8 @@ async def home_get(request: web.Request) -> web.StreamResponse:
     followers, _ = await follow_page(sessions, territory_uri, followers=True, page=None)
     following, _ = await follow_page(sessions, territory_uri, followers=False, page=None)
     board = await home_dashboard(sessions, config)
+    timeline = await activity_of(sessions, territory_uri, TIMELINE_SIZE)
+    board, timeline = await _without_hidden(request, board, timeline)
     return render(
         request,
         "home.html",
@@ -62,7 +90,7 @@ async def home_get(request: web.Request) -> web.StreamResponse:
             "handle": handle_of(config, territory),
             "territory_id": territory_uri,
             "description_html": text_to_html(config.territory.description),
-            "timeline": await activity_of(sessions, territory_uri, TIMELINE_SIZE),
+            "timeline": timeline,
             "announcements": await recent_local_notes(sessions),
             "followed": await followed_activity(sessions, territory_uri),
             "followers": followers,

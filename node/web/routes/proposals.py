@@ -12,6 +12,7 @@ from aiohttp import web
 from node.convert.needs import THEMES
 from node.convert.proposals import AMENDMENT_STATE_LABELS, PROPOSAL_STATE_LABELS
 from node.domain.forms import Form, FormInvalid
+from node.services.moderation.visibility import moderation_marks
 from node.services.participation.need_pages import received_objects
 from node.services.participation.needs import MAX_TEXT, NotAllowed, ParticipationError
 from node.services.participation.proposal_links import linked_work
@@ -62,9 +63,16 @@ async def proposals_get(request: web.Request) -> web.StreamResponse:
     theme = theme if theme in THEMES else ""
     state = state if state in PROPOSAL_STATE_LABELS else ""
     sessions = request.app[sessions_key]
+    rows = await list_proposals(sessions, theme=theme, state=state)
+    received = await received_objects(sessions, "proposal")
     context = {
-        "rows": await list_proposals(sessions, theme=theme, state=state),
-        "received": await received_objects(sessions, "proposal"),
+        "rows": rows,
+        "received": received,
+        "marks": await moderation_marks(
+            sessions,
+            [row.proposal.uri for row in rows] + [entry.item.uri for entry in received],
+            [entry.item.actor_uri for entry in received],
+        ),
         "theme": theme,
         "state": state,
         **CONTEXT,
@@ -145,9 +153,15 @@ async def _proposal_page(
     )
     if page is None:
         raise web.HTTPNotFound(text="Cette proposition n'existe pas.")
+    comments = [comment.note for comment in page.comments]
     context = {
         "page": page,
         "proposal": page.proposal,
+        "marks": await moderation_marks(
+            request.app[sessions_key],
+            [page.proposal.uri, *(note.uri for note in comments)],
+            [note.author_uri for note in comments],
+        ),
         "linked": await linked_work(request.app[sessions_key], page.proposal.id),
         "error": error,
         "errors": errors or {},
