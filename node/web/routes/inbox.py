@@ -6,7 +6,13 @@ import logging
 
 from aiohttp import web
 
-from federation.inbox.receive import MAX_ACTIVITY_BYTES, InboxRefused, InboxRequest, receive
+from federation.inbox.receive import (
+    MAX_ACTIVITY_BYTES,
+    InboxRefused,
+    InboxRequest,
+    InboxSkipped,
+    receive,
+)
 from node.domain.actors import ActorKind
 from node.services.instance.directory import find_local_actor
 from node.storage.base import utcnow
@@ -44,6 +50,10 @@ async def inbox_post(request: web.Request) -> web.StreamResponse:
             keys=request.app[runtime_key].remote,
             store=request.app[inbox_store_key],
             now=utcnow(),
+        )
+    except InboxSkipped as skipped:
+        return web.Response(
+            status=202, body=json_body({"ignored": skipped.reason}), content_type="application/json"
         )
     except InboxRefused as refused:
         log.info(
