@@ -9,19 +9,28 @@ from aiohttp import web
 from node.convert.actors import actor_to_as
 from node.convert.circles import circle_actor_to_as, circle_page_path
 from node.convert.collections import ordered_collection, ordered_collection_page
+from node.convert.notes import tombstone
 from node.convert.urls import ACTOR_COLLECTIONS, actor_id, collection_url, handle_of
-from node.domain.actors import ActorKind
+from node.domain.actors import AS_TYPE, ActorKind
 from node.services.instance.directory import find_actor_of_kind, find_local_actor
 from node.services.knowledge.data_collections import DATA_COLLECTIONS, data_collection
 from node.services.pages.timeline import PAGE_SIZE, follow_page, outbox_page
 from node.services.participation.circles import circle_of_actor
 from node.storage.models import LocalActor
 from node.web.keys import config_key, keyring_key, sessions_key
-from node.web.negotiation import activity_response, wants_activitypub
+from node.web.negotiation import (
+    ACTIVITY_JSON,
+    activity_response,
+    json_body,
+    wants_activitypub,
+)
 from node.web.render import render
 from protocols.html import text_to_html
 
 routes = web.RouteTableDef()
+
+ACTOR_GONE = "Ce compte a été supprimé par son titulaire."
+ACTIVITY_HEADERS = {"Content-Type": ACTIVITY_JSON, "Vary": "Accept"}
 
 _KIND_LABELS = {
     ActorKind.INSTANCE: "Compte du nœud",
@@ -43,7 +52,19 @@ async def _require_actor(request: web.Request) -> LocalActor:
             actor = None  # the instance actor lives at /actor only
     if actor is None:
         raise web.HTTPNotFound(text="no such actor on this node")
+    if actor.deleted_at is not None:
+        raise _gone(request, actor)
     return actor
+
+
+def _gone(request: web.Request, actor: LocalActor) -> web.HTTPException:
+    """A deleted actor: 410 Gone, with a Tombstone for servers (Mastodon then forgets it)."""
+    assert actor.deleted_at is not None
+    if wants_activitypub(request):
+        uri = actor_id(request.app[config_key], actor)
+        document = tombstone(uri, AS_TYPE[ActorKind(actor.kind)], actor.deleted_at)
+        return web.HTTPGone(body=json_body(document), headers=ACTIVITY_HEADERS)
+    return web.HTTPGone(text=ACTOR_GONE)
 
 
 @routes.get("/actor")

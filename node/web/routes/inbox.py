@@ -33,6 +33,8 @@ async def inbox_post(request: web.Request) -> web.StreamResponse:
         actor = await find_local_actor(request.app[sessions_key], name)
         if actor is None or actor.kind == ActorKind.INSTANCE:
             raise web.HTTPNotFound(text="no such inbox on this node")
+        if actor.deleted_at is not None:
+            raise web.HTTPGone(text="this actor was deleted")
     if request.content_length is not None and request.content_length > MAX_ACTIVITY_BYTES:
         raise web.HTTPRequestEntityTooLarge(MAX_ACTIVITY_BYTES, request.content_length)
     config = request.app[config_key]
