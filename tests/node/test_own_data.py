@@ -49,8 +49,8 @@ async def busy_resident(client: TestClient, username: str = "camille") -> Reside
     territory's decision, published an offer and replied to it."""
     circle_id = await add_circle(client, "Cercle Mobilités", f"mobilites-{username}")
     facilitator = (
-        f"fatou-{username}",
-        await add_account(client, f"fatou-{username}", "facilitator"),
+        "fatou",
+        await add_account(client, "fatou", "facilitator"),
     )
     password = await add_account(client, username)
     await join_circle(client, username, circle_id, "member")

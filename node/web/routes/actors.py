@@ -18,19 +18,13 @@ from node.services.pages.timeline import PAGE_SIZE, follow_page, outbox_page
 from node.services.participation.circles import circle_of_actor
 from node.storage.models import LocalActor
 from node.web.keys import config_key, keyring_key, sessions_key
-from node.web.negotiation import (
-    ACTIVITY_JSON,
-    activity_response,
-    json_body,
-    wants_activitypub,
-)
+from node.web.negotiation import activity_response, wants_activitypub
 from node.web.render import render
 from protocols.html import text_to_html
 
 routes = web.RouteTableDef()
 
 ACTOR_GONE = "Ce compte a été supprimé par son titulaire."
-ACTIVITY_HEADERS = {"Content-Type": ACTIVITY_JSON, "Vary": "Accept"}
 
 _KIND_LABELS = {
     ActorKind.INSTANCE: "Compte du nœud",
@@ -52,19 +46,19 @@ async def _require_actor(request: web.Request) -> LocalActor:
             actor = None  # the instance actor lives at /actor only
     if actor is None:
         raise web.HTTPNotFound(text="no such actor on this node")
-    if actor.deleted_at is not None:
-        raise _gone(request, actor)
     return actor
 
 
-def _gone(request: web.Request, actor: LocalActor) -> web.HTTPException:
-    """A deleted actor: 410 Gone, with a Tombstone for servers (Mastodon then forgets it)."""
-    assert actor.deleted_at is not None
+def _gone(request: web.Request, actor: LocalActor) -> web.Response | None:
+    """For a deleted actor, its 410 Gone answer (with a Tombstone for servers: Mastodon then
+    forgets the account); None for the others."""
+    if actor.deleted_at is None:
+        return None
     if wants_activitypub(request):
         uri = actor_id(request.app[config_key], actor)
         document = tombstone(uri, AS_TYPE[ActorKind(actor.kind)], actor.deleted_at)
-        return web.HTTPGone(body=json_body(document), headers=ACTIVITY_HEADERS)
-    return web.HTTPGone(text=ACTOR_GONE)
+        return activity_response(document, status=410)
+    return web.Response(status=410, text=ACTOR_GONE)
 
 
 @routes.get("/actor")
@@ -72,6 +66,8 @@ def _gone(request: web.Request, actor: LocalActor) -> web.HTTPException:
 async def actor_get(request: web.Request) -> web.StreamResponse:
     """The actor as ActivityPub JSON for fediverse servers, as a page for browsers."""
     actor = await _require_actor(request)
+    if (gone := _gone(request, actor)) is not None:
+        return gone
     config = request.app[config_key]
     circle = None
     if actor.kind == ActorKind.CIRCLE:
@@ -111,6 +107,8 @@ def _page_number(request: web.Request) -> int | None:
 async def collection_get(request: web.Request) -> web.StreamResponse:
     """One of the actor's collections as a paged OrderedCollection."""
     actor = await _require_actor(request)
+    if (gone := _gone(request, actor)) is not None:
+        return gone
     config = request.app[config_key]
     sessions = request.app[sessions_key]
     name = request.match_info["collection"]
