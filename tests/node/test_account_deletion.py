@@ -20,6 +20,7 @@ from node.storage.base import utcnow
 from node.storage.models import (
     Account,
     Decision,
+    InboxItem,
     LocalActor,
     NeedSupport,
     Note,
@@ -35,9 +36,12 @@ from node.storage.models import (
 from node.web.keys import runtime_key
 from protocols.activitystreams import PUBLIC
 from tests.node import test_replication
+from tests.node.test_inbox import count, post
+from tests.node.test_inbox import make_node as make_inbox_node
 from tests.node.test_own_data import busy_resident
 from tests.node.test_replication import AP, pump
 from tests.testrig.people import HTML, add_account, log_in, submit
+from tests.testrig.remote import AS, FakeRemote
 
 #: Served in-process nodes on their own loopback ports (the fixture of test_replication).
 territory = test_replication.territory
@@ -159,3 +163,26 @@ async def test_the_last_admin_cannot_delete_their_account(territory: Any) -> Non
     await add_account(a.client, "adjointe", "admin")
     response = await submit(a.client, "/account", "/account/delete", password=password)
     assert response.status == 302
+
+
+async def test_the_delete_of_an_actor_this_node_cannot_know_is_acknowledged(
+    aiohttp_client: Any, make_config: Any, remote: FakeRemote
+) -> None:
+    node = await make_inbox_node(aiohttp_client, make_config)
+    gone = remote.add_actor("partie")
+    del remote.actors[gone.uri]  # its server no longer serves it, nor its key
+    deletion = {
+        "@context": AS,
+        "id": f"{gone.uri}#delete",
+        "type": "Delete",
+        "actor": gone.uri,
+        "to": [PUBLIC],
+        "object": gone.uri,
+    }
+    status, answer = await post(node, gone, deletion)
+    assert status == 202 and "ignored" in answer
+    assert await count(node, InboxItem) == 0
+    # anything else signed by a key that cannot be had is still refused
+    post_deletion = {**deletion, "id": f"{gone.uri}/delete-1", "object": f"{gone.uri}/notes/1"}
+    status, answer = await post(node, gone, post_deletion)
+    assert status == 401 and "signing key" in answer["error"]
