@@ -138,22 +138,23 @@ async def _delete_notes(runtime: Runtime, session: AsyncSession, person: LocalAc
     (those servers have the person's key to check it; others never saw the comment)."""
     config = runtime.config
     author = actor_id(config, person)
-    notes = await session.scalars(
-        select(Note).where(Note.local, Note.author_uri == author, Note.deleted_at.is_(None))
-    )
+    mine = (Note.local, Note.author_uri == author, Note.deleted_at.is_(None))
+    reached: dict[str, list[str]] = {}
+    for uri, inbox in await session.execute(
+        select(Note.uri, OutboxTarget.inbox)
+        .join(OutboxEntry, OutboxEntry.object_id == Note.uri)
+        .join(OutboxTarget, OutboxTarget.seq == OutboxEntry.seq)
+        .where(*mine)
+        .distinct()
+    ):
+        reached.setdefault(uri, []).append(inbox)
     now = utcnow()
-    for note in list(notes):
+    for note in list(await session.scalars(select(Note).where(*mine))):
         note.deleted_at, note.content, note.summary = now, "", ""
         activity = make_activity(
             config, "Delete", author, strip_context(tombstone(note.uri, "Note", now)), to=[PUBLIC]
         )
-        inboxes = await session.scalars(
-            select(OutboxTarget.inbox)
-            .join(OutboxEntry, OutboxEntry.seq == OutboxTarget.seq)
-            .where(OutboxEntry.object_id == note.uri)
-            .distinct()
-        )
-        await append_to_outbox(session, activity, person.id, list(inboxes), public=True)
+        await append_to_outbox(session, activity, person.id, reached.get(note.uri, []), public=True)
 
 
 async def _delete_offers(runtime: Runtime, session: AsyncSession, account: Account) -> None:

@@ -40,7 +40,12 @@ def _download(current: SignedIn, suffix: str, content_type: str, body: bytes) ->
 
 
 async def _own_data(request: web.Request, current: SignedIn) -> dict[str, Any]:
-    return await own_data(request.app[sessions_key], request.app[config_key], current.account.id)
+    try:
+        return await own_data(
+            request.app[sessions_key], request.app[config_key], current.account.id
+        )
+    except LookupError:  # deleted meanwhile, from another browser
+        raise web.HTTPGone(text="Ce compte a été supprimé.") from None
 
 
 @routes.get("/account")
