@@ -67,6 +67,9 @@ async def test_a_deleted_account_is_deleted_across_the_federation(territory: Any
     assert await b.rows(RemoteKey, RemoteKey.owner_uri == person)
 
     camille = (await a.rows(Account, Account.username == "camille"))[0].id
+    comment_uri = (await a.rows(Note, Note.author_uri == person))[0].uri
+    create = (await a.rows(OutboxEntry, OutboxEntry.object_id == comment_uri))[0].activity_id
+    assert (await a.client.get(create.removeprefix(a.base), headers=AP)).status == 200
     page = await (await a.client.get("/account/delete", headers=HTML)).text()
     assert "Supprimer définitivement mon compte" in page and 'type="password"' in page
     response = await submit(a.client, "/account/delete", "/account/delete", password="nope")
@@ -89,6 +92,10 @@ async def test_a_deleted_account_is_deleted_across_the_federation(territory: Any
     assert (document["actor"], document["to"]) == (person, [PUBLIC])
     inboxes = {t.inbox for t in await a.rows(OutboxTarget, OutboxTarget.seq == entry.seq)}
     assert f"{b.base}/inbox" in inboxes
+    # A: the outbox log no longer serves what the person sent, nor the offer
+    assert (await a.client.get(create.removeprefix(a.base), headers=AP)).status == 404
+    public = [e.body for e in await a.rows(OutboxEntry, OutboxEntry.public)]
+    assert not [body for body in public if "Le train de 8 h." in body or "Broyeur" in body]
     # B: the comments are gone, the offer too, and the actor is forgotten
     notes = await b.rows(Note, Note.author_uri == person)
     assert len(notes) == 2 and all(n.deleted_at is not None and not n.content for n in notes)

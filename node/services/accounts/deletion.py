@@ -3,12 +3,14 @@ Mastodon does it, while the territory's decisions keep what they rest on.
 
 What goes: their comments and replies (local Notes by their Person actor: a `Delete` each,
 to the servers their `Create` reached; their pages answer 410), their offers and requests
-(a `Delete` from the territory, as when an offer is closed; their pages answer 410), their
-circle memberships, their answers to other territories' decisions, their sessions, pending
-reset links, their display name, presentation and login name. Their Person actor is
-deleted: `{type: Delete, actor: X, object: X, to: Public}` goes to every server that knows
-it (the territory's and the person's followers' servers, and every server the person's
-activities were delivered to); its URL then answers 410 with a Tombstone.
+(a `Delete` from the territory, as when an offer is closed; their pages answer 410), what
+the outbox log kept of their actor's activities and of their offers (no longer served, see
+`_scrub_log`), their circle memberships, their answers to other territories' decisions,
+their sessions, pending reset links, their display name, presentation and login name.
+Their Person actor is deleted: `{type: Delete, actor: X, object: X, to: Public}` goes to
+every server that knows it (the territory's and the person's followers' servers, and every
+server the person's activities were delivered to); its URL then answers 410 with a
+Tombstone.
 
 What stays: their needs, proposals and amendments, which the territory's decisions depend
 on, shown as by "un·e ancien·ne résident·e" in pages, in the history and in the published
@@ -21,6 +23,7 @@ to someone else (Mastodon keeps deleted usernames for the same reason).
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from sqlalchemy import delete, func, or_, select, update
@@ -94,9 +97,11 @@ async def delete_account(runtime: Runtime, account_id: str, password: str) -> No
             raise DeletionRefused(LAST_ADMIN)
         person = await session.get(LocalActor, account.actor_id) if account.actor_id else None
         names = _names_of(account, person)
+        offers = list(await session.scalars(select(Offer).where(Offer.author_id == account.id)))
+        await _scrub_log(session, person, [offer.uri for offer in offers])
         if person is not None:
             await _delete_notes(runtime, session, person)
-        await _delete_offers(runtime, session, account)
+        await _delete_offers(runtime, session, offers)
         await _forget_names(session, names)
         await _forget_personal_rows(session, account)
         _anonymise(account)
@@ -157,12 +162,38 @@ async def _delete_notes(runtime: Runtime, session: AsyncSession, person: LocalAc
         await append_to_outbox(session, activity, person.id, reached.get(note.uri, []), public=True)
 
 
-async def _delete_offers(runtime: Runtime, session: AsyncSession, account: Account) -> None:
+async def _scrub_log(
+    session: AsyncSession, person: LocalActor | None, offer_uris: list[str]
+) -> None:
+    """What the outbox log already holds of the person (everything their actor sent: the
+    comments, the profile) and of their offers no longer serves at /activities/… nor in the
+    outbox collections: the object each activity carried becomes a Tombstone, and the entry
+    is no longer public. An entry still waiting for a server is superseded by the Delete
+    that follows, so it is never sent."""
+    whose = [OutboxEntry.object_id.in_(offer_uris)] if offer_uris else []
+    if person is not None:
+        whose.append(OutboxEntry.actor_id == person.id)
+    if not whose:
+        return
+    entries = await session.execute(
+        select(OutboxEntry.seq, OutboxEntry.body, OutboxEntry.object_id).where(or_(*whose))
+    )
+    now = utcnow()
+    for seq, body, object_id in list(entries):
+        activity = json.loads(body)
+        activity["object"] = strip_context(tombstone(object_id or "", "Object", now))
+        await session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.seq == seq)
+            .values(body=json.dumps(activity, ensure_ascii=False), public=False)
+        )
+
+
+async def _delete_offers(runtime: Runtime, session: AsyncSession, offers: list[Offer]) -> None:
     """Each offer or request of the account: a Delete from the territory unless it was
     already closed (and so deleted on the network), then the row goes; one history step
     stays, so that its URL answers 410."""
-    offers = await session.scalars(select(Offer).where(Offer.author_id == account.id))
-    for offer in list(offers):
+    for offer in offers:
         if offer.state != "closed":
             await federate_deletion(
                 runtime, session, offer.uri, "Note", recipients=addressed_territories(offer)
