@@ -17,6 +17,7 @@ import html
 from collections.abc import Sequence
 from datetime import date
 
+from node.domain.actors import FORMER_RESIDENT
 from protocols.html import text_to_html
 
 #: The Maillage types Mastodon converts to "title, summary, link"; the others are Notes and
@@ -42,6 +43,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "rationale": "Motif",
         "vote": "Vote",
         "closing": "Clôture",
+        "author": "Auteur·e",
+        "former_resident": FORMER_RESIDENT,
     },
     "en": {
         "separator": ": ",
@@ -60,6 +63,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "rationale": "Rationale",
         "vote": "Vote",
         "closing": "Closing",
+        "author": "Author",
+        "former_resident": "a former resident",
     },
 }
 

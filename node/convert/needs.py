@@ -82,6 +82,18 @@ def circle_label(name: str) -> str:
     return name if name.lower().startswith("cercle") else f"cercle {name}"
 
 
+def author_fact(language: str, author_left: bool) -> list[tuple[str, str]]:
+    """The "Auteur·e : un·e ancien·ne résident·e" line of an object whose author deleted
+    their account, in the territory's language (nothing for other objects: the documents
+    name no resident).
+
+    >>> author_fact("en", True), author_fact("fr", False)
+    ([('Author', 'a former resident')], [])
+    """
+    chosen = words(language)
+    return [(chosen["author"], chosen["former_resident"])] if author_left else []
+
+
 def need_summary(need: Need, supports: int, circle_name: str | None) -> str:
     """ "Besoin · à trier · 12 soutiens"; a need in a circle names it."""
     state = NEED_STATE_LABELS.get(need.state, need.state)
@@ -99,9 +111,12 @@ def need_to_as(
     circle_name: str | None = None,
     merged_into_uri: str | None = None,
     answered_at: datetime | None = None,
+    author_left: bool = False,
 ) -> dict[str, Any]:
     """The document served at a need's URL and sent in its Create and Updates: its text,
-    place, theme and answer are also in `content`, for servers that show it."""
+    place, theme and answer are also in `content`, for servers that show it. Authors are
+    not named, except that a need whose author deleted their account says so
+    (`author_left`)."""
     language = config.territory.default_language
     extra: dict[str, Any] = {
         "proposalKind": "need",
@@ -131,6 +146,7 @@ def need_to_as(
     facts = [
         (words(language)["place"], need.place),
         (words(language)["theme"], THEMES.get(need.theme, need.theme)),
+        *author_fact(language, author_left),
     ]
     return maillage_object(
         config,

@@ -8,7 +8,7 @@ from typing import Any
 
 from instance_config import InstanceConfig
 from node.convert.fediverse_html import readable_content, words
-from node.convert.needs import circle_label, count_label, status_line, theme_tag
+from node.convert.needs import author_fact, circle_label, count_label, status_line, theme_tag
 from node.convert.objects import maillage_object
 from node.storage.models import Amendment, Proposal
 from protocols.html import text_to_html
@@ -50,20 +50,24 @@ def proposal_to_as(
     circle_uri: str,
     circle_name: str,
     need_uris: list[str],
+    author_left: bool = False,
 ) -> dict[str, Any]:
-    """The document served at a proposal's URL and sent in its Create and Updates.
+    """The document served at a proposal's URL and sent in its Create and Updates (saying
+    so when its author deleted their account: `author_left`).
 
     The circle that drafts it is `assignedTo`; the needs it answers are `wasDerivedFrom`
     (PROV: the proposal is derived from them). The written summary opens the text, since
     `summary` is the generated status line.
     """
     status = proposal_summary(proposal, circle_name, len(need_uris))
+    language = config.territory.default_language
     content = readable_content(
         title=proposal.title,
         status=status,
         body=text_to_html(proposal.summary) + text_to_html(proposal.text),
         url=proposal.uri,
-        language=config.territory.default_language,
+        language=language,
+        facts=author_fact(language, author_left),
     )
     extra: dict[str, Any] = {
         "proposalKind": "proposal",
@@ -94,10 +98,11 @@ def amendment_name(proposal: Proposal) -> str:
 
 
 def amendment_to_as(
-    config: InstanceConfig, amendment: Amendment, proposal: Proposal
+    config: InstanceConfig, amendment: Amendment, proposal: Proposal, author_left: bool = False
 ) -> dict[str, Any]:
     """The document of an amendment: the proposed text, then its rationale, and a link to
-    the proposal it amends."""
+    the proposal it amends (and, when its author deleted their account, that it was a
+    former resident: `author_left`)."""
     language = config.territory.default_language
     chosen = words(language)
     body = text_to_html(amendment.text)
@@ -112,7 +117,7 @@ def amendment_to_as(
         body=body,
         url=amendment.uri,
         language=language,
-        facts=[(chosen["amends"], proposal.uri)],
+        facts=[(chosen["amends"], proposal.uri), *author_fact(language, author_left)],
     )
     return maillage_object(
         config,

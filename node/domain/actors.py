@@ -33,3 +33,11 @@ class Role(StrEnum):
     RESIDENT = "resident"
     FACILITATOR = "facilitator"
     ADMIN = "admin"
+    #: an account its owner deleted: anonymised, it cannot log in; its votes stay counted
+    DELETED = "deleted"
+
+
+#: How a resident who deleted their account is named wherever their needs, proposals,
+#: amendments and history steps stay shown (French; pages translate it, see
+#: node/web/locales/en/account.json).
+FORMER_RESIDENT = "un·e ancien·ne résident·e"

@@ -26,16 +26,20 @@ async def get_actor_of_kind(session: AsyncSession, kind: ActorKind) -> LocalActo
 
 
 async def count_accounts(session: AsyncSession, seen_since: datetime | None = None) -> int:
-    """How many accounts the node has, or how many were seen since a moment."""
-    query = select(func.count()).select_from(Account)
+    """How many accounts the node has (deleted ones left out), or how many were seen since a
+    moment."""
+    query = select(func.count()).select_from(Account).where(Account.deleted_at.is_(None))
     if seen_since is not None:
         query = query.where(Account.last_seen_at >= seen_since)
     return await session.scalar(query) or 0
 
 
 async def get_account_by_username(session: AsyncSession, username: str) -> Account | None:
-    """The account with this login name (case-insensitive), or None."""
+    """The account with this login name (case-insensitive), or None; a deleted account has
+    no login name any more (it can neither log in nor be given a reset link or a role)."""
     result = await session.scalars(
-        select(Account).where(func.lower(Account.username) == username.lower())
+        select(Account).where(
+            func.lower(Account.username) == username.lower(), Account.deleted_at.is_(None)
+        )
     )
     return result.first()

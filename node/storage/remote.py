@@ -31,6 +31,12 @@ async def get_remote_key(session: AsyncSession, key_id: str) -> RemoteKey | None
     return await session.get(RemoteKey, key_id)
 
 
+async def forget_remote_actor(session: AsyncSession, uri: str) -> None:
+    """Remove a cached actor and its keys (the actor was deleted on its server)."""
+    await session.execute(delete(RemoteKey).where(RemoteKey.owner_uri == uri))
+    await session.execute(delete(RemoteActor).where(RemoteActor.uri == uri))
+
+
 async def put_remote_actor(
     session: AsyncSession, actor: RemoteActor, keys: dict[str, str]
 ) -> RemoteActor:

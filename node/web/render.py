@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from node import __version__
+from node.domain.actors import FORMER_RESIDENT
 from node.domain.local_time import DAY_TIME, local_iso, local_text
 from node.services.pages.activity_feed import state_label
 from node.web.auth import csrf_key, signed_in_key
@@ -27,7 +29,8 @@ def make_templates(zone: tzinfo) -> Environment:
     `{{ moment | local_time }}` (or `local_time("%Y-%m-%d")`) and `{{ moment | local_iso }}`
     for <time datetime>; and the `safe_url` filter that every href, src and action fed by a
     value goes through (only http(s) URLs and this site's paths survive it: stored data may
-    hold javascript: links)."""
+    hold javascript: links); and the `person` filter for a name that may be a former
+    resident's (`{{ page.author | person }}`), which is then said in the page's language."""
     environment = Environment(
         loader=PackageLoader("node.web", "templates"),
         autoescape=select_autoescape(["html", "xml"]),
@@ -45,7 +48,15 @@ def make_templates(zone: tzinfo) -> Environment:
     environment.filters["local_time"] = local_time
     environment.filters["local_iso"] = local_iso_time
     environment.filters["safe_url"] = safe_link
+    environment.filters["person"] = person_name
     return environment
+
+
+@pass_context
+def person_name(context: Context, name: str) -> str:
+    """A person's name as a page shows it: names are never translated, except the one that
+    stands for a resident who deleted their account."""
+    return str(context["_"](name)) if name == FORMER_RESIDENT else name
 
 
 def render(

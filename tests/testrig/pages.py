@@ -161,7 +161,7 @@ async def crawl(
         response = await client.get(
             path, headers=headers or {"Accept": "text/html"}, allow_redirects=False
         )
-        body = await response.text()
+        raw = await response.read()  # downloads (a zip) are not text
         if response.status >= 500:
             result.problems.append(f"{path}: {response.status}")
         location = response.headers.get("Location")
@@ -169,6 +169,7 @@ async def crawl(
             queue.append((target, False))
         if response.content_type not in ("text/html", "application/atom+xml"):
             continue
+        body = raw.decode(response.charset or "utf-8")
         result.pages[path] = body
         result.problems += [f"{path}: {link}" for link in unsafe_links(body)]
         for _, _, value in links_of(body):

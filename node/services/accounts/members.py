@@ -60,6 +60,8 @@ class MemberRow:
     role: str
     joined: datetime
     last_seen: datetime | None
+    #: set for an account its owner deleted (shown as such, without any action)
+    deleted_at: datetime | None = None
 
 
 def handle_problem(handle: str) -> str | None:
@@ -95,13 +97,13 @@ def require_manager(account: Account) -> None:
 
 
 async def list_members(sessions: async_sessionmaker[AsyncSession]) -> list[MemberRow]:
-    """Every account with its display name and role, by name; admins and facilitators only
-    see this list (the caller checks)."""
+    """Every account with its display name and role, by name, deleted ones after the others;
+    admins and facilitators only see this list (the caller checks)."""
     async with sessions() as session:
         rows = await session.execute(
             select(Account, LocalActor)
             .outerjoin(LocalActor, LocalActor.id == Account.actor_id)
-            .order_by(func.lower(Account.username))
+            .order_by(Account.deleted_at.is_not(None), func.lower(Account.username))
         )
         return [
             MemberRow(
@@ -110,6 +112,7 @@ async def list_members(sessions: async_sessionmaker[AsyncSession]) -> list[Membe
                 role=account.role,
                 joined=account.created_at,
                 last_seen=account.last_seen_at,
+                deleted_at=account.deleted_at,
             )
             for account, actor in rows
         ]

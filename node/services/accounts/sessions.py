@@ -82,6 +82,12 @@ async def log_out(sessions: async_sessionmaker[AsyncSession], token: str) -> Non
         await session.execute(delete(WebSession).where(WebSession.token_hash == _hash(token)))
 
 
+async def end_all_sessions(session: AsyncSession, account_id: str) -> None:
+    """Close every browser session of an account, in the caller's transaction (an account
+    being deleted must be logged out everywhere at once)."""
+    await session.execute(delete(WebSession).where(WebSession.account_id == account_id))
+
+
 async def change_password(
     sessions: async_sessionmaker[AsyncSession], account_id: str, current: str, new: str, repeat: str
 ) -> None:

@@ -31,7 +31,7 @@ from node.services.participation.replication import on_add, on_remote_evaluation
 from node.services.runtime import Runtime
 from node.storage.actors import get_actor_by_username
 from node.storage.base import utcnow
-from node.storage.models import Follow, LocalActor, Note, Reaction
+from node.storage.models import Follow, LocalActor, Note, Reaction, RemoteObject
 from protocols.activitystreams import ACTOR_TYPES, id_of, ids_of, type_of
 
 log = logging.getLogger(__name__)
@@ -194,6 +194,8 @@ class InboxHandlers:
         if reply_to and (
             reply_to.startswith(self.base + "/")
             or await session.scalar(select(Note.id).where(Note.uri == reply_to))
+            # a comment on another territory's need, proposal or offer kept here
+            or await session.scalar(select(RemoteObject.id).where(RemoteObject.uri == reply_to))
         ):
             return True
         tagged = (
@@ -238,7 +240,8 @@ class InboxHandlers:
         return Outcome.applied("post updated")
 
     async def on_delete(self, activity: dict[str, Any]) -> Outcome:
-        """A deleted post (its content is dropped) or a deleted actor (its follows go)."""
+        """A deleted post (its content is dropped) or a deleted actor: its follows go, its
+        posts are dropped and its cached document and keys forgotten (as Mastodon does)."""
         target = id_of(activity.get("object"))
         actor = activity["actor"]
         async with self.runtime.sessions.begin() as session:
@@ -248,17 +251,24 @@ class InboxHandlers:
                         or_(Follow.follower_uri == actor, Follow.followed_uri == actor)
                     )
                 )
-                return Outcome.applied("actor deleted")
-            result = await session.execute(
-                update(Note)
-                .where(Note.uri == target, Note.author_uri == actor, Note.deleted_at.is_(None))
-                .values(deleted_at=utcnow(), content="", summary="")
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
-                return Outcome.applied("post deleted")
-            if target and await mark_remote_object_deleted(session, target, actor):
-                await unindex(self.runtime, session, target)
-                return Outcome.applied("object deleted")
+                await session.execute(_emptied(Note.author_uri == actor))
+            else:
+                result = await session.execute(
+                    _emptied(Note.uri == target, Note.author_uri == actor)
+                )
+                if result.rowcount:  # type: ignore[attr-defined]
+                    return Outcome.applied("post deleted")
+                if target and await mark_remote_object_deleted(session, target, actor):
+                    await unindex(self.runtime, session, target)
+                    return Outcome.applied("object deleted")
+                already = await session.scalar(
+                    select(Note.id).where(Note.uri == target, Note.author_uri == actor)
+                )
+                if already is not None:  # with its actor, or by an earlier copy of this Delete
+                    return Outcome.ignored("post already deleted")
+        if target == actor:
+            await self.runtime.remote.forget(actor)
+            return Outcome.applied("actor deleted")
         return Outcome.held(f"Delete of {target}, not received yet")
 
     async def _keep_maillage_object(
@@ -304,6 +314,15 @@ class InboxHandlers:
                 )
             )
         return Outcome.applied(f"{kind} counted")
+
+
+def _emptied(*where: Any) -> Any:
+    """The statement that marks the posts matching `where` deleted and drops their text."""
+    return (
+        update(Note)
+        .where(*where, Note.deleted_at.is_(None))
+        .values(deleted_at=utcnow(), content="", summary="")
+    )
 
 
 def _get(value: Any, key: str) -> Any:

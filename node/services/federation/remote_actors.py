@@ -20,6 +20,7 @@ from node.storage.base import utcnow
 from node.storage.models import RemoteActor
 from node.storage.remote import (
     find_remote_actor_by_handle,
+    forget_remote_actor,
     get_remote_actor,
     get_remote_key,
     put_remote_actor,
@@ -156,6 +157,14 @@ class RemoteActors:
         async with self._sessions() as session:
             found = await find_remote_actor_by_handle(session, username, domain)
         return found.uri if found is not None else None
+
+    async def forget(self, uri: str) -> None:
+        """Drop a deleted actor: its cached document and its keys, in memory and stored (a
+        signature by it can then no longer be checked, and nothing speaks for it)."""
+        for key_id in [k for k, key in self._keys.items() if key.owner == uri]:
+            del self._keys[key_id]
+        async with self._sessions.begin() as session:
+            await forget_remote_actor(session, uri)
 
     async def store_document(self, document: dict[str, object]) -> RemoteActor:
         """Keep an actor document received authenticated (an Update of the actor)."""

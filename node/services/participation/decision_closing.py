@@ -148,7 +148,7 @@ async def _close(runtime: Runtime, decision_id: str, now: datetime) -> bool:
         result = compute_result(
             DecisionMethod(decision.method),
             await binding_choices(session, decision.id),
-            await eligible_residents(session),
+            await eligible_residents(session, decision.id),
             decision.quorum,
         )
         result["external"] = await external_tally(session, decision.id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from instance_config import InstanceConfig
@@ -55,9 +55,16 @@ def stored_result(decision: Decision) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-async def eligible_residents(session: AsyncSession) -> int:
-    """Who may vote: every account of the node is a verified resident."""
-    return int(await session.scalar(select(func.count()).select_from(Account)) or 0)
+async def eligible_residents(session: AsyncSession, decision_id: str | None = None) -> int:
+    """Who may vote: every account of the node is a verified resident, except the accounts
+    their owners deleted; with `decision_id`, those who voted in that decision before
+    deleting their account still count (their votes do)."""
+    counted = Account.deleted_at.is_(None)
+    if decision_id is not None:
+        voted = select(Vote.account_id).where(Vote.decision_id == decision_id)
+        counted = or_(counted, Account.id.in_(voted))
+    query = select(func.count()).select_from(Account).where(counted)
+    return int(await session.scalar(query) or 0)
 
 
 async def voter_count(session: AsyncSession, decision_id: str) -> int:
@@ -159,7 +166,7 @@ async def decision_view(
             ).first()
         state = effective_state(decision, now)
         result = stored_result(decision)
-        eligible = result.get("eligible") or await eligible_residents(session)
+        eligible = result.get("eligible") or await eligible_residents(session, decision.id)
         voters = result.get("voters", await voter_count(session, decision.id))
         left = None
         if state == DecisionState.OPEN:

@@ -20,6 +20,7 @@ from node.convert.activities import make_activity, strip_context
 from node.convert.needs import THEMES, need_to_as
 from node.convert.notes import iso, note_to_as
 from node.convert.urls import actor_id
+from node.domain.actors import FORMER_RESIDENT
 from node.domain.ids import new_id
 from node.domain.participation import NeedState, TransitionError, check_transition
 from node.services.federation.following import territory_actor
@@ -66,17 +67,26 @@ class NotAllowed(ParticipationError):
 
 
 async def author_name(session: AsyncSession, account_id: str) -> str:
-    """How an account is shown in pages and history: its profile's name, else its login."""
+    """How an account is shown in pages and history: its profile's name, else its login;
+    "un·e ancien·ne résident·e" once its owner deleted it."""
     row = (
         await session.execute(
-            select(Account.username, LocalActor.display_name)
+            select(Account.username, LocalActor.display_name, Account.deleted_at)
             .outerjoin(LocalActor, LocalActor.id == Account.actor_id)
             .where(Account.id == account_id)
         )
     ).first()
     if row is None:
         return ""
+    if row[2] is not None:
+        return FORMER_RESIDENT
     return row[1] or row[0]
+
+
+async def author_left(session: AsyncSession, account_id: str) -> bool:
+    """Whether the author of an object deleted their account (its document then says so)."""
+    account = await session.get(Account, account_id)
+    return account is not None and account.deleted_at is not None
 
 
 async def require_facilitator(
@@ -114,6 +124,7 @@ async def need_document(runtime: Runtime, session: AsyncSession, need: Need) -> 
         circle_uri=actor_id(config, circle_actor) if circle_actor else None,
         circle_name=circle.name if circle else None,
         merged_into_uri=merged.uri if merged else None,
+        author_left=await author_left(session, need.author_id),
     )
 
 

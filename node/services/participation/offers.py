@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,6 +39,9 @@ from node.storage.models import (
     StateChange,
 )
 
+#: The last history step of an offer deleted with its author's account: the row is gone,
+#: this step says its URL answers 410 (node/services/accounts/deletion.py).
+OFFER_DELETED = "deleted"
 #: Mastodon truncates long notes; an offer or a reply is a few paragraphs.
 MAX_TEXT = 5000
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -257,6 +260,18 @@ async def offer_view(runtime: Runtime, offer_id: str) -> OfferView | None:
         history=history,
         addressed=addressed,
     )
+
+
+async def offer_deleted_at(runtime: Runtime, offer_id: str) -> datetime | None:
+    """When an offer that is no more was deleted with its author's account, or None when
+    the node never had it: the difference between 410 Gone and 404."""
+    uri = f"{runtime.config.node.base_url}/offers/{offer_id}"
+    async with runtime.sessions() as session:
+        return await session.scalar(
+            select(StateChange.at).where(
+                StateChange.object_uri == uri, StateChange.to_state == OFFER_DELETED
+            )
+        )
 
 
 async def _names(session: AsyncSession, uris: list[str]) -> dict[str, str]:

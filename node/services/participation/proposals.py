@@ -33,6 +33,7 @@ from node.services.participation.needs import (
     UNKNOWN_THEME,
     NotAllowed,
     ParticipationError,
+    author_left,
     author_name,
     post_comment,
     require_facilitator,
@@ -110,6 +111,7 @@ async def proposal_document(
         circle_uri=actor_id(runtime.config, circle_actor),
         circle_name=circle.name,
         need_uris=list(need_uris),
+        author_left=await author_left(session, proposal.author_id),
     )
 
 
@@ -237,7 +239,8 @@ async def amendment_document(
 ) -> dict[str, Any]:
     """The amendment's current ActivityPub document."""
     proposal = await _proposal(session, amendment.proposal_id)
-    return amendment_to_as(runtime.config, amendment, proposal)
+    left = await author_left(session, amendment.author_id)
+    return amendment_to_as(runtime.config, amendment, proposal, author_left=left)
 
 
 async def propose_amendment(

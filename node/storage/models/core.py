@@ -30,6 +30,10 @@ class LocalActor(Base):
     indexable: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: set when the resident deleted their account: the actor then answers 410 with a
+    #: Tombstone; the row stays, keeping the keys that sign its last Deletes and the handle
+    #: from being taken again (Mastodon does the same)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Account(Base):
@@ -48,6 +52,9 @@ class Account(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: set when its owner deleted the account: the row stays, anonymised, so that the votes
+    #: and supports it cast stay counted (node/services/accounts/deletion.py)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class WebSession(Base):

@@ -9,8 +9,9 @@ from aiohttp import web
 from node.convert.actors import actor_to_as
 from node.convert.circles import circle_actor_to_as, circle_page_path
 from node.convert.collections import ordered_collection, ordered_collection_page
+from node.convert.notes import tombstone
 from node.convert.urls import ACTOR_COLLECTIONS, actor_id, collection_url, handle_of
-from node.domain.actors import ActorKind
+from node.domain.actors import AS_TYPE, ActorKind
 from node.services.federation.proofs import prove
 from node.services.instance.directory import find_actor_of_kind, find_local_actor
 from node.services.knowledge.data_collections import DATA_COLLECTIONS, data_collection
@@ -23,6 +24,8 @@ from node.web.render import render
 from protocols.html import text_to_html
 
 routes = web.RouteTableDef()
+
+ACTOR_GONE = "Ce compte a été supprimé par son titulaire."
 
 _KIND_LABELS = {
     ActorKind.INSTANCE: "Compte du nœud",
@@ -47,11 +50,25 @@ async def _require_actor(request: web.Request) -> LocalActor:
     return actor
 
 
+def _gone(request: web.Request, actor: LocalActor) -> web.Response | None:
+    """For a deleted actor, its 410 Gone answer (with a Tombstone for servers: Mastodon then
+    forgets the account); None for the others."""
+    if actor.deleted_at is None:
+        return None
+    if wants_activitypub(request):
+        uri = actor_id(request.app[config_key], actor)
+        document = tombstone(uri, AS_TYPE[ActorKind(actor.kind)], actor.deleted_at)
+        return activity_response(document, status=410)
+    return web.Response(status=410, text=ACTOR_GONE)
+
+
 @routes.get("/actor")
 @routes.get("/actors/{name}")
 async def actor_get(request: web.Request) -> web.StreamResponse:
     """The actor as ActivityPub JSON for fediverse servers, as a page for browsers."""
     actor = await _require_actor(request)
+    if (gone := _gone(request, actor)) is not None:
+        return gone
     config = request.app[config_key]
     circle = None
     if actor.kind == ActorKind.CIRCLE:
@@ -94,6 +111,8 @@ def _page_number(request: web.Request) -> int | None:
 async def collection_get(request: web.Request) -> web.StreamResponse:
     """One of the actor's collections as a paged OrderedCollection."""
     actor = await _require_actor(request)
+    if (gone := _gone(request, actor)) is not None:
+        return gone
     config = request.app[config_key]
     sessions = request.app[sessions_key]
     name = request.match_info["collection"]

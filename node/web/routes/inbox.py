@@ -11,6 +11,7 @@ from federation.inbox.receive import (
     InboxDropped,
     InboxRefused,
     InboxRequest,
+    InboxSkipped,
     receive,
 )
 from node.domain.actors import ActorKind
@@ -33,6 +34,8 @@ async def inbox_post(request: web.Request) -> web.StreamResponse:
         actor = await find_local_actor(request.app[sessions_key], name)
         if actor is None or actor.kind == ActorKind.INSTANCE:
             raise web.HTTPNotFound(text="no such inbox on this node")
+        if actor.deleted_at is not None:
+            raise web.HTTPGone(text="this actor was deleted")
     if request.content_length is not None and request.content_length > MAX_ACTIVITY_BYTES:
         raise web.HTTPRequestEntityTooLarge(MAX_ACTIVITY_BYTES, request.content_length)
     config = request.app[config_key]
@@ -57,6 +60,10 @@ async def inbox_post(request: web.Request) -> web.StreamResponse:
         log.info("inbox dropped", extra={"reason": dropped.reason})
         return web.Response(
             status=202, body=json_body({"dropped": dropped.reason}), content_type="application/json"
+        )
+    except InboxSkipped as skipped:
+        return web.Response(
+            status=202, body=json_body({"ignored": skipped.reason}), content_type="application/json"
         )
     except InboxRefused as refused:
         log.info(

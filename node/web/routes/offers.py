@@ -33,6 +33,7 @@ from node.services.participation.offers import (
     change_offer_state,
     list_offers,
     neighbour_territories,
+    offer_deleted_at,
     offer_view,
     publish_offer,
 )
@@ -47,6 +48,7 @@ routes = web.RouteTableDef()
 #: Everyone with an account of the territory may publish and reply.
 MEMBERS = (Role.RESIDENT, Role.FACILITATOR, Role.ADMIN)
 _ID = r"{id:[0-9a-z]{26}}"
+OFFER_GONE = "Cette offre a été supprimée avec le compte de son auteur·e."
 #: The author's buttons, by the state they lead to, in the order they are shown.
 ACTION_LABELS = {
     "taken": "Marquer comme pourvue",
@@ -159,13 +161,20 @@ async def offer_form_post(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound(f"/offers/{offer.id}")
 
 
+async def _missing(request: web.Request) -> web.HTTPException:
+    """No such offer: 410 Gone when it was deleted with its author's account, 404 else."""
+    if await offer_deleted_at(request.app[runtime_key], request.match_info["id"]) is not None:
+        return web.HTTPGone(text=OFFER_GONE)
+    return web.HTTPNotFound(text="Cette offre n'existe pas.")
+
+
 async def _offer_page(
     request: web.Request, errors: dict[str, str] | None = None, status: int = 200
 ) -> web.Response:
     runtime = request.app[runtime_key]
     view = await offer_view(runtime, request.match_info["id"])
     if view is None:
-        raise web.HTTPNotFound(text="Cette offre n'existe pas.")
+        raise await _missing(request)
     offer = view.offer
     me = current_account(request)
     is_author = me is not None and me.account.id == view.author_account_id
@@ -202,7 +211,11 @@ async def offer_get(request: web.Request) -> web.StreamResponse:
     runtime = request.app[runtime_key]
     view = await offer_view(runtime, request.match_info["id"])
     if view is None:
-        raise web.HTTPNotFound(text="Cette offre n'existe pas.")
+        deleted = await offer_deleted_at(runtime, request.match_info["id"])
+        if deleted is None:
+            raise web.HTTPNotFound(text="Cette offre n'existe pas.")
+        uri = f"{runtime.config.node.base_url}/offers/{request.match_info['id']}"
+        return activity_response(tombstone(uri, "Note", deleted), status=410)
     offer = view.offer
     if offer.state == OfferState.CLOSED:
         return activity_response(tombstone(offer.uri, "Note", offer.updated_at), status=410)

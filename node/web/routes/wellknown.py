@@ -35,6 +35,8 @@ async def webfinger_get(request: web.Request) -> web.StreamResponse:
     actor = await find_local_actor(request.app[sessions_key], username) if username else None
     if actor is None:
         raise web.HTTPNotFound(text="no such account on this node", headers=CORS_HEADERS)
+    if actor.deleted_at is not None:  # Mastodon reads 410 as Webfinger::GoneError
+        raise web.HTTPGone(text="this account was deleted", headers=CORS_HEADERS)
     return cors(
         web.Response(
             body=json_body(_jrd(request, actor)),
