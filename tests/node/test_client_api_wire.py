@@ -10,9 +10,12 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from node.storage.models import OAuthApp, OAuthToken
+from node.services.accounts.deletion import delete_account
+from node.services.moderation.actions import suspend_resident
+from node.storage.actors import get_account_by_username
+from node.storage.models import Account, OAuthApp, OAuthToken
 from node.web.client_api.rate_limits import REQUESTS_PER_WINDOW
-from node.web.keys import sessions_key
+from node.web.keys import runtime_key, sessions_key
 from tests.testrig.people import HTML, add_account, csrf_of, log_in
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
@@ -213,3 +216,31 @@ async def test_a_resident_sees_and_revokes_authorised_apps(web_node: TestClient)
     assert (await web_node.get("/api/v1/timelines/home", headers=bearer(token))).status == 401
     after = await (await web_node.get("/account/apps", headers=HTML)).text()
     assert "Aucune application" in after
+
+
+async def test_suspended_and_deleted_residents_apps_are_logged_out(web_node: TestClient) -> None:
+    suspended, gone = await user_token(web_node, "suspendu"), await user_token(web_node, "parti")
+    runtime = web_node.app[runtime_key]
+    async with web_node.app[sessions_key]() as session:
+        moderator = Account(username="moderatrice", password_hash="x", role="admin")
+        session.add(moderator)
+        await session.commit()
+    await suspend_resident(runtime, "suspendu", "Messages injurieux répétés.", moderator)
+    assert (await web_node.get("/api/v1/timelines/home", headers=bearer(suspended))).status == 401
+    app = await register(web_node)
+    again = await web_node.post(
+        "/oauth/token",
+        data={
+            "grant_type": "password",
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+            "username": "suspendu",
+            "password": "suspendu-password-1",
+        },
+    )
+    assert again.status == 400 and "suspended" in (await again.json())["error_description"]
+    async with web_node.app[sessions_key]() as session:
+        account = await get_account_by_username(session, "parti")
+    assert account is not None
+    await delete_account(runtime, account.id, "parti-password-1")
+    assert (await web_node.get("/api/v1/timelines/home", headers=bearer(gone))).status == 401

@@ -21,6 +21,7 @@ from node.services.client_api.apps import (
     secret_hash,
 )
 from node.services.client_api.errors import ApiError
+from node.services.moderation.visibility import active_suspension
 from node.storage.actors import get_account_by_username
 from node.storage.base import utcnow
 from node.storage.models import Account, OAuthApp, OAuthCode, OAuthToken
@@ -195,6 +196,13 @@ async def password_grant(
         account = await get_account_by_username(session, username.strip())
         if account is None or not verify_password(account.password_hash, password):
             raise ApiError(400, "Invalid username or password", code="invalid_grant")
+        suspension = await active_suspension(session, account.id)
+        if suspension is not None:
+            raise ApiError(
+                400,
+                f"This account is suspended by the moderation: {suspension.reason}",
+                code="invalid_grant",
+            )
         if account.must_change_password:
             raise ApiError(
                 400,
@@ -250,6 +258,10 @@ async def bearer(sessions: async_sessionmaker[AsyncSession], token: str) -> Bear
             return None
         found, app = row
         account = await session.get(Account, found.account_id) if found.account_id else None
+        if account is not None and (
+            account.deleted_at is not None or await active_suspension(session, account.id)
+        ):
+            return None  # a deleted or suspended resident's apps are logged out at once
     if found.account_id and account is None:
         return None
     now = utcnow()
