@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from node.services.coordination.digest import publish_digest
 from node.services.coordination.discovery import discover, proposals
+from node.services.coordination.following import follow_requests, follow_territory, sync_allow_list
 from node.services.coordination.index import reindex
 from node.services.coordination.open_data import entries_csv, statistics_csv
 from node.services.coordination.search import Filters, search
@@ -266,3 +267,32 @@ async def test_a_coordinators_bundle_carries_what_it_aggregates(
     again = await territory("Méfiant")
     refused = await import_bundle(again.client.app[runtime_key], tampered)
     assert refused.refused and all("proof" in why for _, why in refused.refused)
+
+
+async def test_a_coordinator_follows_its_allow_list_and_territories_that_ask(
+    territory: Any,
+) -> None:
+    listed, asking = await territory("Saint-A"), await territory("Saint-Demandeur")
+    coordinator = await territory("Réseau", "coordinator", allow=(listed.actor,))
+    runtime = coordinator.client.app[runtime_key]
+    results = await sync_allow_list(runtime)
+    assert [(r.followed, r.problem) for r in results] == [(listed.actor, None)]
+    # a territory's admin asks by making their territory follow the coordinator
+    await follow(asking.client.app[runtime_key], coordinator.actor)
+    await pump(listed, asking, coordinator)
+    assert [a.uri for a in await follow_requests(runtime)] == [asking.actor]
+    result = await follow_territory(runtime, asking.actor)
+    assert result.problem is None
+    await pump(listed, asking, coordinator)
+    assert await follow_requests(runtime) == []
+    async with coordinator.client.app[sessions_key]() as session:
+        followed = set(
+            await session.scalars(
+                select(Follow.followed_uri).where(
+                    Follow.follower_uri == coordinator.actor, Follow.state == "accepted"
+                )
+            )
+        )
+    assert followed == {listed.actor, asking.actor}
+    unknown = await follow_territory(runtime, "@personne@127.0.0.1:1")
+    assert unknown.followed is None and unknown.problem

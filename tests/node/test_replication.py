@@ -59,7 +59,7 @@ class Territory:
 def territory(aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path) -> Any:
     """Factory: a new initialised node served on its own loopback port."""
 
-    async def make(name: str, role: str = "territory") -> Territory:
+    async def make(name: str, role: str = "territory", allow: tuple[str, ...] = ()) -> Territory:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         data = tmp_path / name
@@ -69,6 +69,7 @@ def territory(aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path) -> Any:
             node={"base_url": base, "role": role},
             territory={"name": name},
             federation={"allow_private_addresses": True},
+            coordination={"allow": list(allow)},
         )
         await initialise(config)
         server = await aiohttp_server(
