@@ -315,6 +315,9 @@ def test_notifications_say_who_followed_and_favourited(world: World, camille: Ma
         lambda: {"follow", "favourite"} <= {n["type"] for n in camille.notifications()},
         "alice's follow and like become notifications",
     )
+    latest = camille.notifications()[0]
+    assert camille.notifications(id=latest["id"])["type"] == latest["type"]
+    assert latest["account"]["acct"] == world.peer.acct.removeprefix("acct:")
 
 
 def test_a_revoked_token_is_refused(world: World) -> None:

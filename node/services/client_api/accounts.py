@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -147,8 +148,6 @@ async def accounts_by_uri(
 
 def unknown_account(uri: str) -> dict[str, Any]:
     """An Account for an author the node has not fetched (never shown empty-handed)."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(uri)
     name = parts.path.rstrip("/").rsplit("/", 1)[-1] or parts.netloc
     return account_entity(

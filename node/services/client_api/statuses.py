@@ -15,7 +15,14 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.convert.decisions import option_labels
-from node.convert.mastodon import PollFacts, StatusFacts, poll_entity, status_entity
+from node.convert.mastodon import (
+    PollFacts,
+    StatusFacts,
+    poll_entity,
+    poll_options,
+    question_counts,
+    status_entity,
+)
 from node.convert.notes import note_to_as
 from node.domain.client_ids import id_millis, millis, parse_status_id, status_id
 from node.services.client_api.accounts import (
@@ -332,7 +339,6 @@ async def _ids_for(runtime: Runtime, session: AsyncSession, uris: set[str]) -> d
 async def _poll_facts(
     session: AsyncSession, document: dict[str, Any], viewer: Account | None, local: bool
 ) -> PollFacts:
-    from node.convert.mastodon import poll_options, question_counts
 
     counts = question_counts(document)
     names, _ = poll_options(document)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from node.services.client_api.errors import not_found
 from node.services.client_api.notifications import clear, dismiss, notifications
+from node.services.client_api.statuses import Page
 from node.web.client_api.accounts_routes import page_of
 from node.web.client_api.base import ApiRoutes, api_json, page_links, user_of
 from node.web.client_api.params import read_params
@@ -41,16 +42,16 @@ async def clear_all(request: web.Request) -> web.StreamResponse:
 async def one(request: web.Request) -> web.StreamResponse:
     """One notification."""
     account = user_of(request, "read:notifications")
+    wanted = request.match_info["id"]
+    if not wanted.isdigit():
+        raise not_found()
+    # the page just older than the next id holds this one, if it exists
+    just_after = str(int(wanted) + 1).zfill(len(wanted))
     found = await notifications(
-        request.app[runtime_key],
-        account,
-        page_of(await read_params(request)).__class__(limit=40),
-        [],
-        [],
+        request.app[runtime_key], account, Page(max_id=just_after, limit=1), [], []
     )
-    for item in found:
-        if item["id"] == request.match_info["id"]:
-            return api_json(item)
+    if found and found[0]["id"] == wanted:
+        return api_json(found[0])
     raise not_found()
 
 
