@@ -11,12 +11,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.convert.activities import make_activity
 from node.convert.mastodon import AccountFacts, RelationshipFacts, account_entity
 from node.convert.urls import actor_id, actor_page_url, icon_url
 from node.domain.actors import ActorKind
 from node.services.client_api.errors import ApiError, not_found, unprocessable
-from node.services.federation.outbox import publish
+from node.services.federation.following import send_follow, send_unfollow
 from node.services.federation.remote_actors import LookupFailed
 from node.services.runtime import Runtime
 from node.storage.models import Account, Follow, LocalActor, OutboxEntry, RemoteActor
@@ -252,31 +251,7 @@ async def follow_account(runtime: Runtime, viewer: Account, account_id: str) -> 
         raise unprocessable("Following accounts of this node is not offered: they are all here")
     remote = await resolve_remote(runtime, uri)  # fetched before any transaction opens
     async with runtime.sessions.begin() as session:
-        person = await person_of(session, viewer)
-        me = actor_id(runtime.config, person)
-        existing = (
-            await session.scalars(
-                select(Follow).where(Follow.follower_uri == me, Follow.followed_uri == remote.uri)
-            )
-        ).first()
-        if existing is None or existing.state != "accepted":
-            activity = make_activity(runtime.config, "Follow", me, remote.uri, to=[remote.uri])
-            if existing is None:
-                existing = Follow(
-                    follower_uri=me, followed_uri=remote.uri, activity_uri=activity["id"]
-                )
-                session.add(existing)
-            else:
-                existing.activity_uri, existing.state = activity["id"], "pending"
-            await publish(
-                session,
-                person.id,
-                me,
-                activity,
-                to_followers=False,
-                recipients=[remote.uri],
-                shared_inboxes=False,
-            )
+        await send_follow(runtime, session, await person_of(session, viewer), remote.uri)
     runtime.wake_delivery()
     async with runtime.sessions() as session:
         return (await relationships(runtime, session, viewer, [account_id]))[0]
@@ -286,26 +261,7 @@ async def unfollow_account(runtime: Runtime, viewer: Account, account_id: str) -
     """The resident's Person stops following an actor: its Follow is undone."""
     async with runtime.sessions.begin() as session:
         uri = await actor_uri_of(runtime, session, account_id)
-        person = await person_of(session, viewer)
-        me = actor_id(runtime.config, person)
-        existing = (
-            await session.scalars(
-                select(Follow).where(Follow.follower_uri == me, Follow.followed_uri == uri)
-            )
-        ).first()
-        if existing is not None:
-            original = {"id": existing.activity_uri, "type": "Follow", "actor": me, "object": uri}
-            await session.delete(existing)
-            undo = make_activity(runtime.config, "Undo", me, original, to=[uri])
-            await publish(
-                session,
-                person.id,
-                me,
-                undo,
-                to_followers=False,
-                recipients=[uri],
-                shared_inboxes=False,
-            )
+        await send_unfollow(runtime, session, await person_of(session, viewer), uri)
     runtime.wake_delivery()
     async with runtime.sessions() as session:
         return (await relationships(runtime, session, viewer, [account_id]))[0]

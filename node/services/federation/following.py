@@ -31,35 +31,43 @@ async def follow(runtime: Runtime, target: str) -> Follow:
     """The territory follows a remote actor (handle or URL); pending until it accepts."""
     remote = await runtime.remote.resolve(target)  # fetched before any transaction opens
     async with runtime.sessions.begin() as session:
-        local = await territory_actor(session)
-        local_uri = actor_id(runtime.config, local)
-        existing = (
-            await session.scalars(
-                select(Follow).where(
-                    Follow.follower_uri == local_uri, Follow.followed_uri == remote.uri
-                )
-            )
-        ).first()
-        activity = make_activity(runtime.config, "Follow", local_uri, remote.uri, to=[remote.uri])
-        if existing is None:
-            existing = Follow(
-                follower_uri=local_uri, followed_uri=remote.uri, activity_uri=activity["id"]
-            )
-            session.add(existing)
-        elif existing.state == "accepted":
-            return existing
-        else:
-            existing.activity_uri, existing.state = activity["id"], "pending"
-        await publish(
-            session,
-            local.id,
-            local_uri,
-            activity,
-            to_followers=False,
-            recipients=[remote.uri],
-            shared_inboxes=False,
-        )
+        made = await send_follow(runtime, session, await territory_actor(session), remote.uri)
     runtime.wake_delivery()
+    return made
+
+
+async def send_follow(
+    runtime: Runtime, session: AsyncSession, local: LocalActor, remote_uri: str
+) -> Follow:
+    """A local actor's Follow of a remote actor, logged for delivery (again if it was
+    refused or is still pending; nothing when already accepted)."""
+    local_uri = actor_id(runtime.config, local)
+    existing = (
+        await session.scalars(
+            select(Follow).where(
+                Follow.follower_uri == local_uri, Follow.followed_uri == remote_uri
+            )
+        )
+    ).first()
+    if existing is not None and existing.state == "accepted":
+        return existing
+    activity = make_activity(runtime.config, "Follow", local_uri, remote_uri, to=[remote_uri])
+    if existing is None:
+        existing = Follow(
+            follower_uri=local_uri, followed_uri=remote_uri, activity_uri=activity["id"]
+        )
+        session.add(existing)
+    else:
+        existing.activity_uri, existing.state = activity["id"], "pending"
+    await publish(
+        session,
+        local.id,
+        local_uri,
+        activity,
+        to_followers=False,
+        recipients=[remote_uri],
+        shared_inboxes=False,
+    )
     return existing
 
 
@@ -67,35 +75,43 @@ async def unfollow(runtime: Runtime, target: str) -> None:
     """The territory stops following a remote actor: the Follow is undone."""
     remote = await runtime.remote.resolve(target)
     async with runtime.sessions.begin() as session:
-        local = await territory_actor(session)
-        local_uri = actor_id(runtime.config, local)
-        existing = (
-            await session.scalars(
-                select(Follow).where(
-                    Follow.follower_uri == local_uri, Follow.followed_uri == remote.uri
-                )
-            )
-        ).first()
-        if existing is None:
+        if not await send_unfollow(runtime, session, await territory_actor(session), remote.uri):
             raise FollowError(f"the territory does not follow {remote.uri}")
-        original = {
-            "id": existing.activity_uri,
-            "type": "Follow",
-            "actor": local_uri,
-            "object": remote.uri,
-        }
-        await session.delete(existing)
-        undo = make_activity(runtime.config, "Undo", local_uri, original, to=[remote.uri])
-        await publish(
-            session,
-            local.id,
-            local_uri,
-            undo,
-            to_followers=False,
-            recipients=[remote.uri],
-            shared_inboxes=False,
-        )
     runtime.wake_delivery()
+
+
+async def send_unfollow(
+    runtime: Runtime, session: AsyncSession, local: LocalActor, remote_uri: str
+) -> bool:
+    """Undo a local actor's Follow of a remote actor; False when there was none."""
+    local_uri = actor_id(runtime.config, local)
+    existing = (
+        await session.scalars(
+            select(Follow).where(
+                Follow.follower_uri == local_uri, Follow.followed_uri == remote_uri
+            )
+        )
+    ).first()
+    if existing is None:
+        return False
+    original = {
+        "id": existing.activity_uri,
+        "type": "Follow",
+        "actor": local_uri,
+        "object": remote_uri,
+    }
+    await session.delete(existing)
+    undo = make_activity(runtime.config, "Undo", local_uri, original, to=[remote_uri])
+    await publish(
+        session,
+        local.id,
+        local_uri,
+        undo,
+        to_followers=False,
+        recipients=[remote_uri],
+        shared_inboxes=False,
+    )
+    return True
 
 
 async def answer_follow_request(runtime: Runtime, follower_uri: str, *, accept: bool) -> None:
