@@ -190,6 +190,8 @@ def experiment_to_as(
         ],
         "replications": replications_url(experiment.uri),
     }
+    if experiment.theme:  # what coordinators group their statistics by
+        extra["theme"] = experiment.theme
     if experiment.starts_on is not None:
         extra["startTime"] = _moment(experiment.starts_on)
     if experiment.ends_on is not None:

@@ -106,6 +106,7 @@ async def test_experiments_replications_and_evaluations_show_in_search_and_stati
     figures = theme_statistics(indexed)
     assert len(figures) == 1
     theme = figures[0]
+    assert theme.theme, "experiments publish their theme, and replicas keep it"
     assert (theme.experiments, theme.replications, theme.territories) == (3, 2, 3)
     assert theme.evaluated == 2 and dict(theme.outcomes)["success"] == 1
     assert dict(theme.outcomes)["partial"] == 1 and theme.share("success") == 0.5
