@@ -60,6 +60,11 @@ class InboxStore(Protocol):
         """Store the activity unless its id is known; True when it was new."""
         ...
 
+    def backlog(self) -> int:
+        """How many stored activities wait to be applied, as last known (no query: asked on
+        every inbox POST, for backpressure)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class QueuedActivity:
@@ -71,6 +76,17 @@ class QueuedActivity:
     received_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What applying a stored activity gave (applied, ignored, held, failed), to record."""
+
+    item_id: str
+    state: str
+    note: str
+    #: when a held item is due again
+    hold_until: datetime | None = None
+
+
 class InboxQueue(Protocol):
     """The worker's view of stored activities."""
 
@@ -78,10 +94,8 @@ class InboxQueue(Protocol):
         """Pending items and held items whose wait is over, oldest first."""
         ...
 
-    async def settle(
-        self, item_id: str, state: str, note: str, hold_until: datetime | None
-    ) -> None:
-        """Record what applying the item gave (applied, ignored, held, failed)."""
+    async def settle_many(self, settlements: list[Settlement]) -> None:
+        """Record what applying a batch of items gave, in one transaction."""
         ...
 
     async def count_due(self, now: datetime) -> int:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from instance_config.errors import ConfigError
 from instance_config.model import (
+    DEFAULT_MAX_INBOX_BACKLOG,
     CoordinationConfig,
     DatabaseConfig,
     FederationConfig,
@@ -29,6 +30,7 @@ from instance_config.model import (
 from instance_config.values import (
     MISSING,
     parse_actor_refs,
+    parse_backlog,
     parse_base_url,
     parse_bool,
     parse_boundary,
@@ -70,6 +72,7 @@ SCHEMA: dict[str, dict[str, tuple[Parser, Any]]] = {
         "blocked_domains": (parse_domains, []),
         "manual_approval": (parse_bool, False),
         "allow_private_addresses": (parse_bool, False),
+        "max_inbox_backlog": (parse_backlog, DEFAULT_MAX_INBOX_BACKLOG),
     },
     "database": {
         "url": (parse_database_url, "sqlite:///maillage.sqlite3"),

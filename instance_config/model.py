@@ -8,6 +8,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+#: Received activities waiting to be applied past which the inbox answers 503 (about a
+#: minute of a sustained 333 activities a second).
+DEFAULT_MAX_INBOX_BACKLOG = 20_000
+
 
 class Role(StrEnum):
     """What the node does in the network."""
@@ -89,6 +93,9 @@ class FederationConfig:
     #: fetch from and deliver to loopback/private addresses and accept http peers
     #: (tests and LAN deployments only; off by default against SSRF)
     allow_private_addresses: bool = False
+    #: received activities waiting to be applied past which the inbox answers 503 with
+    #: Retry-After (senders retry later) instead of letting the backlog grow without bound
+    max_inbox_backlog: int = DEFAULT_MAX_INBOX_BACKLOG
 
     def is_domain_allowed(self, domain: str) -> bool:
         """Whether a remote domain (host or host:port) may federate under this policy.

@@ -299,3 +299,16 @@ def parse_days(value: Any, _data_dir: Path) -> int:
     if not 0 <= days <= 366:
         raise ValueError(f"expected 0 to 366 days; got {days}")
     return days
+
+
+def parse_backlog(value: Any, _data_dir: Path) -> int:
+    """A number of stored activities, at least 1 (the inbox answers 503 past it)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"expected a number of activities; got {value!r}")
+    try:
+        count = int(value)
+    except ValueError:
+        raise ValueError(f"expected a number of activities; got {value!r}") from None
+    if count < 1:
+        raise ValueError(f"expected at least 1 activity; got {count}")
+    return count

@@ -57,6 +57,8 @@ allowed_domains = {_toml_list(f.allowed_domains)}   # empty: every domain not bl
 blocked_domains = {_toml_list(f.blocked_domains)}
 manual_approval = {str(f.manual_approval).lower()}   # followers wait for an admin's approval
 allow_private_addresses = {str(f.allow_private_addresses).lower()}   # tests and LAN only
+# received activities waiting to be applied past which the inbox answers 503 + Retry-After
+max_inbox_backlog = {f.max_inbox_backlog}
 
 [database]
 url = {_toml_string(database_url)}   # or postgresql://user:password@host/dbname

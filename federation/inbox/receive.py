@@ -1,6 +1,6 @@
 """The inbox pipeline of DESIGN.md, one readable function, each step a small function:
 
-size -> parse -> domain policy (config lists, then the node's blocks) -> signature ->
+backlog -> size -> parse -> domain policy (config lists, then the node's blocks) -> signature ->
 signer owns actor -> JSON-LD -> origins -> links -> dedupe -> store.
 The caller answers 202 once `receive` returns; effects are applied later by the worker.
 """
@@ -25,6 +25,8 @@ from protocols.links import is_web_url, keep_web_links
 
 #: Mastodon's MAX_JSON_SIZE: larger bodies are refused before parsing.
 MAX_ACTIVITY_BYTES = 1_000_000
+#: What a sender refused for a full backlog is asked to wait, in seconds.
+RETRY_BUSY_AFTER_SECONDS = 30
 #: Activities whose embedded object is someone else's by design: Accept/Reject carry our
 #: Follow; Announce carries the boosted object (checked by fetching it, never trusted).
 _FOREIGN_OBJECT_ALLOWED = frozenset({"Accept", "Reject", "Announce", "Add", "Remove"})
@@ -46,6 +48,19 @@ class InboxRefused(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+class InboxBusy(InboxRefused):
+    """Too many stored activities wait to be applied: 503, and the sender retries after
+    `retry_after` seconds (Mastodon, Misskey and GoToSocial retry a 503 with backoff)."""
+
+    def __init__(self, backlog: int, limit: int) -> None:
+        super().__init__(
+            503,
+            f"{backlog} received activities are waiting to be applied (this node takes at "
+            f"most {limit}); try again later",
+        )
+        self.retry_after = RETRY_BUSY_AFTER_SECONDS
 
 
 class KeyUnavailable(InboxRefused):
@@ -93,6 +108,7 @@ async def receive(
 ) -> Receipt:
     """Authenticate an inbox POST and store its activity, or raise InboxRefused (or
     InboxDropped for a report that the actor's domain may not send)."""
+    check_backlog(store, policy)
     check_size(request.body)
     document = parse_activity(request.body)
     actor = document["actor"]
@@ -121,6 +137,14 @@ async def receive(
         raw=document,
     )
     return Receipt(activity=activity, new=await store.add_if_new(activity), signer=key.owner)
+
+
+def check_backlog(store: InboxStore, policy: FederationConfig) -> None:
+    """Refuse with 503 while the backlog is at its configured limit, before any work: a
+    sender retries later, where storing more would only make the wait grow."""
+    backlog = store.backlog()
+    if backlog >= policy.max_inbox_backlog:
+        raise InboxBusy(backlog, policy.max_inbox_backlog)
 
 
 def check_size(body: bytes) -> None:

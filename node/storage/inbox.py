@@ -1,25 +1,41 @@
-"""The received-activity store and queue (implements federation's InboxStore and InboxQueue)."""
+"""The received-activity store and queue (implements federation's InboxStore and InboxQueue).
+
+The hot paths use SQLAlchemy Core on the table, never ORM objects: a batch of deliveries is
+one multi-row INSERT ... ON CONFLICT DO NOTHING through the group committer, a batch of
+outcomes one executemany UPDATE.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from federation.ports import QueuedActivity, ReceivedActivity
+from federation.ports import QueuedActivity, ReceivedActivity, Settlement
 from node.domain.ids import new_id
 from node.storage.base import utcnow
 from node.storage.dialects import insert_or_ignore
 from node.storage.group_commit import GroupCommitter
 from node.storage.models import InboxItem
 
+ITEMS = InboxItem.__table__
+#: Outcomes that end an item's wait (held items still wait).
+_FINAL = frozenset({"applied", "ignored", "failed"})
+#: The backlog kept in memory is re-read from the database at least this often (other
+#: processes, or a CLI command, may have changed it).
+RECOUNT_EVERY_SECONDS = 10.0
+
 
 class SqlInbox:
     """Received activities in the `inbox_items` table; the unique activity id deduplicates.
 
-    Inserts go through group commit: a burst of deliveries shares transactions.
+    Inserts go through group commit: a burst of deliveries shares transactions and one
+    statement. The backlog (pending and held items) is kept in memory from the inserts and
+    the outcomes, and recounted now and then when the worker claims.
     """
 
     def __init__(
@@ -27,10 +43,16 @@ class SqlInbox:
     ) -> None:
         self._sessions = sessions
         self._committer = committer or GroupCommitter(sessions)
+        self._backlog = 0
+        self._counted_at: float | None = None
+
+    def backlog(self) -> int:
+        """Pending and held items, as this process last knew (no query)."""
+        return self._backlog
 
     async def add_if_new(self, activity: ReceivedActivity) -> bool:
         """Store the raw activity unless its id is known; True when it was new."""
-        values = {
+        row = {
             "id": new_id(),
             "activity_id": activity.activity_id,
             "type": activity.type[:64],
@@ -38,26 +60,24 @@ class SqlInbox:
             "object_id": activity.object_id,
             "raw": json.dumps(activity.raw, ensure_ascii=False),
             "state": "pending",
+            "attempts": 0,
+            "note": "",
             "received_at": utcnow(),
         }
-
-        async def insert(session: AsyncSession) -> bool:
-            statement = insert_or_ignore(session, InboxItem).values(**values)
-            result = await session.execute(statement.on_conflict_do_nothing())
-            return bool(result.rowcount)  # type: ignore[attr-defined]
-
-        return await self._committer.write(insert)
+        new = bool(await self._committer.write_in_batch(_insert_new, row))
+        self._backlog += new
+        return new
 
     async def claim_due(self, now: datetime, limit: int) -> list[QueuedActivity]:
         """Pending items and held items whose wait is over, in arrival order."""
         async with self._sessions() as session:
-            rows = await session.scalars(
-                select(InboxItem)
+            rows = await session.execute(
+                select(ITEMS.c.id, ITEMS.c.raw, ITEMS.c.attempts, ITEMS.c.received_at)
                 .where(_due(now))
-                .order_by(InboxItem.received_at, InboxItem.id)
+                .order_by(ITEMS.c.received_at, ITEMS.c.id)
                 .limit(limit)
             )
-            return [
+            claimed = [
                 QueuedActivity(
                     item_id=row.id,
                     activity=json.loads(row.raw),
@@ -66,35 +86,78 @@ class SqlInbox:
                 )
                 for row in rows
             ]
+            if len(claimed) < limit or self._recount_due():
+                self._backlog = await _count(session, _waiting())
+                self._counted_at = time.monotonic()
+        return claimed
 
     async def count_due(self, now: datetime) -> int:
         """How many items `claim_due` would give with no limit."""
         async with self._sessions() as session:
-            counted = await session.scalar(
-                select(func.count()).select_from(InboxItem).where(_due(now))
-            )
-            return int(counted or 0)
+            return await _count(session, _due(now))
 
-    async def settle(
-        self, item_id: str, state: str, note: str, hold_until: datetime | None
-    ) -> None:
-        """Record the outcome of applying an item."""
+    async def settle_many(self, settlements: list[Settlement]) -> None:
+        """Record the outcomes of a batch of items in one statement and one transaction (the
+        worker holds its write turn: the committer is not writing meanwhile)."""
+        if not settlements:
+            return
+        rows = [
+            {
+                "item": s.item_id,
+                "new_state": s.state,
+                "new_note": s.note[:2000],
+                "new_hold_until": s.hold_until,
+            }
+            for s in settlements
+        ]
+
         async with self._sessions.begin() as session:
             await session.execute(
-                update(InboxItem)
-                .where(InboxItem.id == item_id)
+                update(ITEMS)
+                .where(ITEMS.c.id == bindparam("item"))
                 .values(
-                    state=state,
-                    note=note[:2000],
-                    hold_until=hold_until,
-                    attempts=InboxItem.attempts + 1,
-                )
+                    state=bindparam("new_state"),
+                    note=bindparam("new_note"),
+                    hold_until=bindparam("new_hold_until"),
+                    attempts=ITEMS.c.attempts + 1,
+                ),
+                rows,
             )
+        self._backlog = max(0, self._backlog - sum(s.state in _FINAL for s in settlements))
+
+    def _recount_due(self) -> bool:
+        return (
+            self._counted_at is None or time.monotonic() - self._counted_at >= RECOUNT_EVERY_SECONDS
+        )
+
+
+async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> list[bool]:
+    """One INSERT ... ON CONFLICT DO NOTHING for the batch; whether each row was new (a
+    repeated id in the same batch is new only the first time)."""
+    statement = (
+        insert_or_ignore(session, ITEMS).on_conflict_do_nothing().returning(ITEMS.c.activity_id)
+    )
+    inserted = set((await session.execute(statement, rows)).scalars())
+    answers = []
+    for row in rows:
+        answers.append(row["activity_id"] in inserted)
+        inserted.discard(row["activity_id"])
+    return answers
+
+
+async def _count(session: AsyncSession, where: ColumnElement[bool]) -> int:
+    counted = await session.scalar(select(func.count()).select_from(ITEMS).where(where))
+    return int(counted or 0)
+
+
+def _waiting() -> ColumnElement[bool]:
+    """Items not yet settled for good: pending ones and held ones (the backlog)."""
+    return ITEMS.c.state.in_(("pending", "held"))
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
     """Items to apply now: pending ones, and held ones whose wait is over."""
     return or_(
-        InboxItem.state == "pending",
-        (InboxItem.state == "held") & (InboxItem.hold_until <= now),
+        ITEMS.c.state == "pending",
+        (ITEMS.c.state == "held") & (ITEMS.c.hold_until <= now),
     )

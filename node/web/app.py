@@ -18,7 +18,7 @@ from node.services.coordination.digest import publish_digest_when_due
 from node.services.coordination.discovery import discover
 from node.services.coordination.following import sync_allow_list
 from node.services.coordination.index import is_coordinator
-from node.services.federation.inbox_handlers import inbox_handlers
+from node.services.federation.inbox_handlers import inbox_batch_handlers, inbox_handlers
 from node.services.moderation.domain_blocks import adopt_configured_blocks
 from node.services.moderation.policy import REFRESH_SECONDS, ModerationPolicy
 from node.services.offline.backfill import backfill_followed
@@ -27,6 +27,7 @@ from node.services.runtime import Runtime, make_runtime
 from node.storage.base import utcnow
 from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.errors import is_database_unavailable
+from node.storage.group_commit import GroupCommitter
 from node.storage.inbox import SqlInbox
 from node.storage.keyring import KeyRing
 from node.storage.outbox import SqlDeliveryStore
@@ -153,15 +154,28 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     await policy.refresh(app[sessions_key])
     runtime = make_runtime(config, app[sessions_key], client, app[keyring_key], policy)
     await runtime.signers.warm_up()
-    inbox_store = SqlInbox(app[sessions_key])
+    # One writer for the inbox and the delivery log: their writes share transactions
+    # instead of fighting over SQLite's single write lock.
+    committer = GroupCommitter(app[sessions_key])
+    inbox_store = SqlInbox(app[sessions_key], committer)
     delivery = DeliveryWorker(
-        SqlDeliveryStore(app[sessions_key]), client, runtime.signers, utcnow, domains=policy
+        SqlDeliveryStore(app[sessions_key], committer),
+        client,
+        runtime.signers,
+        utcnow,
+        domains=policy,
     )
     runtime.wake_delivery = delivery.wakeup.set
     app[runtime_key] = runtime
     app[inbox_store_key] = inbox_store
     app[inbox_worker_key] = InboxWorker(
-        inbox_store, inbox_handlers(runtime), utcnow, unavailable=is_database_unavailable
+        inbox_store,
+        inbox_handlers(runtime),
+        utcnow,
+        unavailable=is_database_unavailable,
+        # SQLite has one write lock: the handlers and the intake's writer take turns
+        write_turn=committer.write_turn if config.database.is_sqlite else None,
+        batch_handlers=inbox_batch_handlers(runtime),
     )
     app[delivery_worker_key] = delivery
     yield

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from federation.http import DeliveryOutcome
-from federation.ports import ReceivedActivity
+from federation.ports import ReceivedActivity, Settlement
 from node.domain.actors import ActorKind
 from node.services.instance.setup import initialise_node
 from node.storage.actors import get_actor_of_kind
@@ -67,7 +67,9 @@ async def test_log_cursor_and_inbox_on_each_backend(database_url: str, tmp_path:
         assert await inbox.add_if_new(received) is True
         assert await inbox.add_if_new(received) is False
         (queued,) = await inbox.claim_due(utcnow(), 10)
-        await inbox.settle(queued.item_id, "applied", "ok", None)
+        assert inbox.backlog() == 1
+        await inbox.settle_many([Settlement(queued.item_id, "applied", "ok")])
         assert await inbox.claim_due(utcnow(), 10) == []
+        assert inbox.backlog() == 0
     finally:
         await engine.dispose()

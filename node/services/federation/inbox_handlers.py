@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.inbox.worker import Handler, Outcome
+from federation.inbox.worker import BatchHandler, Handler, Outcome
 from node.convert.notes import POST_TYPES, note_from_as
 from node.convert.urls import actor_id
 from node.domain.actors import ActorKind
@@ -25,8 +25,8 @@ from node.services.federation.remote_objects import (
     mark_remote_object_deleted,
     store_remote_object,
 )
-from node.services.moderation.inbox_guard import moderated
-from node.services.participation.decisions import record_external_answer
+from node.services.moderation.inbox_guard import moderated, moderated_batches
+from node.services.participation.decisions import may_answer_a_decision, record_external_answer
 from node.services.participation.replication import on_add, on_remote_evaluation
 from node.services.runtime import Runtime
 from node.storage.actors import get_actor_by_username
@@ -56,6 +56,11 @@ def inbox_handlers(runtime: Runtime) -> dict[str, Handler]:
             "Add": handlers.on_add,
         },
     )
+
+
+def inbox_batch_handlers(runtime: Runtime) -> dict[str, BatchHandler]:
+    """The types applied a run at a time: a stream of posts is what a node receives most."""
+    return moderated_batches(runtime, {"Create": InboxHandlers(runtime).on_create_many})
 
 
 class InboxHandlers:
@@ -186,6 +191,39 @@ class InboxHandlers:
                 return Outcome.ignored("post already known")
             session.add(note_from_as(document, _published(document)))
         return Outcome.applied("post stored")
+
+    async def on_create_many(self, activities: list[dict[str, Any]]) -> list[Outcome | None]:
+        """`on_create` for a run of Creates in one transaction: plain posts are kept or
+        ignored here; poll answers, Maillage objects and odd posts are left (None) to it."""
+        outcomes: list[Outcome | None] = [None] * len(activities)
+        posts: dict[int, dict[str, Any]] = {}
+        for index, activity in enumerate(activities):
+            document = activity.get("object")
+            if not isinstance(document, dict) or type_of(document) not in POST_TYPES:
+                outcomes[index] = Outcome.ignored("Create of something that is not a post")
+            elif (
+                isinstance(document.get("id"), str)
+                and not may_answer_a_decision(self.runtime, document)
+                and maillage_kind(document) is None
+            ):
+                posts[index] = document
+        if not posts:
+            return outcomes
+        async with self.runtime.sessions.begin() as session:
+            uris = {document["id"] for document in posts.values()}
+            known = set(await session.scalars(select(Note.uri).where(Note.uri.in_(uris))))
+            for index, document in posts.items():
+                if not await self._is_relevant(session, activities[index]["actor"], document):
+                    outcomes[index] = Outcome.ignored(
+                        "post neither for us nor from anyone we follow"
+                    )
+                elif document["id"] in known:
+                    outcomes[index] = Outcome.ignored("post already known")
+                else:
+                    known.add(document["id"])
+                    session.add(note_from_as(document, _published(document)))
+                    outcomes[index] = Outcome.applied("post stored")
+        return outcomes
 
     async def _is_relevant(
         self, session: AsyncSession, author: str, document: dict[str, Any]

@@ -179,6 +179,19 @@ def _choice_named(method: str, name: str) -> str | None:
     return None
 
 
+def may_answer_a_decision(runtime: Runtime, document: dict[str, Any]) -> bool:
+    """Whether a received post has the shape of a poll answer to one of our decisions (a
+    Note with a `name`, replying to /decisions/...): the inbox applies plain posts in
+    batches, and leaves these to `record_external_answer`."""
+    target = id_of(document.get("inReplyTo"))
+    return (
+        type_of(document) == "Note"
+        and isinstance(document.get("name"), str)
+        and target is not None
+        and target.startswith(f"{runtime.config.node.base_url}/decisions/")
+    )
+
+
 async def record_external_answer(
     runtime: Runtime,
     activity: dict[str, Any],
@@ -193,13 +206,9 @@ async def record_external_answer(
     `externalTally` (to followers and to everyone who answered, as Mastodon does for its
     polls); the delivery log collapses a burst of Updates into the last one per server.
     """
-    name = document.get("name")
-    target = id_of(document.get("inReplyTo"))
-    prefix = f"{runtime.config.node.base_url}/decisions/"
-    if type_of(document) != "Note" or not isinstance(name, str) or not target:
+    if not may_answer_a_decision(runtime, document):
         return None
-    if not target.startswith(prefix):
-        return None
+    name, target = document["name"], id_of(document.get("inReplyTo"))
     actor = activity.get("actor")
     if not isinstance(actor, str):
         return None

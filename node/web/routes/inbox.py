@@ -8,6 +8,7 @@ from aiohttp import web
 
 from federation.inbox.receive import (
     MAX_ACTIVITY_BYTES,
+    InboxBusy,
     InboxDropped,
     InboxRefused,
     InboxRequest,
@@ -78,6 +79,11 @@ async def inbox_post(request: web.Request) -> web.StreamResponse:
             status=refused.status,
             body=json_body({"error": refused.reason}),
             content_type="application/json",
+            headers=(
+                {"Retry-After": str(refused.retry_after)}
+                if isinstance(refused, InboxBusy)
+                else None
+            ),
         )
     if receipt.new:
         request.app[inbox_worker_key].wakeup.set()
