@@ -87,9 +87,18 @@ class SqlInbox:
                 for row in rows
             ]
             if len(claimed) < limit or self._recount_due():
-                self._backlog = await _count(session, _waiting())
-                self._counted_at = time.monotonic()
+                await self._recount(session)
         return claimed
+
+    async def recount_backlog(self) -> int:
+        """Read the backlog from the database (at start: what earlier runs left waiting)."""
+        async with self._sessions() as session:
+            await self._recount(session)
+        return self._backlog
+
+    async def _recount(self, session: AsyncSession) -> None:
+        self._backlog = await _count(session, _waiting())
+        self._counted_at = time.monotonic()
 
     async def count_due(self, now: datetime) -> int:
         """How many items `claim_due` would give with no limit."""

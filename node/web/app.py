@@ -158,6 +158,7 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     # instead of fighting over SQLite's single write lock.
     committer = GroupCommitter(app[sessions_key])
     inbox_store = SqlInbox(app[sessions_key], committer)
+    await inbox_store.recount_backlog()  # backpressure counts what earlier runs left waiting
     delivery = DeliveryWorker(
         SqlDeliveryStore(app[sessions_key], committer),
         client,

@@ -37,6 +37,12 @@ HS2019 = "hs2019"
 
 _PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _UNIX_TIME = re.compile(r"\d+(\.\d+)?\Z")
+#: a quoted value, where a backslash escapes the next character; and those escapes
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+#: spaces and tabs, and an unquoted value (up to a comma or a space)
+_SPACE = re.compile(r"[ \t]*")
+_TOKEN = re.compile(r"[^, \t]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,51 +169,43 @@ def parse_signature_header(value: str) -> dict[str, str]:
     """
     params: dict[str, str] = {}
     pos, end = 0, len(value)
-
-    def skip_space() -> None:
-        nonlocal pos
-        while pos < end and value[pos] in " \t":
-            pos += 1
-
     while True:
-        skip_space()
+        pos = _skip(_SPACE, value, pos)
         match = _PARAM_NAME.match(value, pos)
         if match is None:
             raise SignatureError(f"Signature header is malformed at character {pos}")
-        name, pos = match.group(), match.end()
-        skip_space()
+        name = match.group()
+        pos = _skip(_SPACE, value, match.end())
         if pos >= end or value[pos] != "=":
             raise SignatureError(f"Signature header parameter {name} has no value")
-        pos += 1
-        skip_space()
+        pos = _skip(_SPACE, value, pos + 1)
         if pos < end and value[pos] == '"':
-            pos += 1
-            chars: list[str] = []
-            while pos < end and value[pos] != '"':
-                if value[pos] == "\\" and pos + 1 < end:
-                    pos += 1
-                chars.append(value[pos])
-                pos += 1
-            if pos >= end:
+            quoted = _QUOTED.match(value, pos)
+            if quoted is None:
                 raise SignatureError(f"Signature header parameter {name} is not closed")
-            pos += 1
-            item = "".join(chars)
+            item, pos = quoted.group(1), quoted.end()
+            if "\\" in item:
+                item = _ESCAPED.sub(r"\1", item)
         else:
-            start = pos
-            while pos < end and value[pos] not in ", \t":
-                pos += 1
+            start, pos = pos, _skip(_TOKEN, value, pos)
             item = value[start:pos]
             if not item:
                 raise SignatureError(f"Signature header parameter {name} is empty")
         if name in params:
             raise SignatureError(f"Signature header repeats the {name} parameter")
         params[name] = item
-        skip_space()
+        pos = _skip(_SPACE, value, pos)
         if pos >= end:
             return params
         if value[pos] != ",":
             raise SignatureError(f"Signature header is malformed at character {pos}")
         pos += 1
+
+
+def _skip(pattern: re.Pattern[str], value: str, pos: int) -> int:
+    """The position after what `pattern` matches at `pos` (it may match nothing)."""
+    match = pattern.match(value, pos)
+    return match.end() if match else pos
 
 
 def _unix_param(params: dict[str, str], name: str) -> int | None:
