@@ -102,6 +102,8 @@ class FederationConfig:
 
         A rule names a host and covers its subdomains; a rule with a port covers that port only.
         """
+        if not self.blocked_domains and not self.allowed_domains:
+            return True  # no lists: every domain (the node's own blocks are checked apart)
         domain = domain.lower()
         host = domain.rsplit(":", 1)[0] if not domain.endswith("]") else domain
 

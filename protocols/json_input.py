@@ -64,5 +64,13 @@ def parse_json(text: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise JsonRefused(f"JSON nested deeper than {max_depth} levels") from None
     except ValueError:  # JSONDecodeError, UnicodeDecodeError
         raise JsonRefused("not valid JSON") from None
-    check_json_depth(value, max_depth)
+    if _openings(text) > max_depth:  # else it cannot nest that deep: no need to walk it
+        check_json_depth(value, max_depth)
     return value
+
+
+def _openings(text: str | bytes) -> int:
+    """How many `[` and `{` the text holds (in strings too): a bound on its nesting."""
+    if isinstance(text, bytes):
+        return text.count(b"[") + text.count(b"{")
+    return text.count("[") + text.count("{")

@@ -80,6 +80,9 @@ class GroupCommitter:
 
     async def _drain(self) -> None:
         while self._pending:
+            # One more turn of the event loop: the requests already under way add their
+            # writes, and the batch shares one transaction among more of them.
+            await asyncio.sleep(0)
             turn = await self._take_turn()
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
