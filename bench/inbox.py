@@ -192,11 +192,14 @@ def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
         f"{others or 'none'}, client errors {sent['errors']})"
     )
     print(f"  ratio        {ratio:8.2f}   (goal >= {GOAL}, aim {AIM}: {verdict})")
-    print(
-        f"  applied/s    {applied_during:8.0f}   during the intake, {applied_after:.0f}/s after "
-        f"it; backlog {at_end.backlog} when the intake ended, {later.backlog} {after_s} s later"
-        f" (empty after {_seconds(before_steady_drain)} more)"
-    )
+    if later.backlog:
+        after = (
+            f"{applied_after:.0f}/s after it; backlog {at_end.backlog} when the intake ended, "
+            f"{later.backlog} {after_s} s later (empty after {_seconds(before_steady_drain)} more)"
+        )
+    else:  # the rate after is only what was left over: say when it was done instead
+        after = f"the {at_end.backlog} left when it ended were applied within {after_s} s"
+    print(f"  applied/s    {applied_during:8.0f}   during the intake; {after}")
     print(f"  sustained: {SUSTAINED_RATE}/s offered for {sustained_seconds} s")
     print(
         f"  accepted/s   {steady_rate:8.0f}   ({steady_accepted} x 202; p50 "
@@ -223,7 +226,7 @@ def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
         "floor_per_s": floor_per_s,
         "ratio": ratio,
         "summary": f"accepted/s {rate:.0f}, floor/s {floor_per_s:.0f}, ratio {ratio:.2f} "
-        f"({verdict}); applied/s {applied_during:.0f} during, {applied_after:.0f} after; "
+        f"({verdict}); applied/s {applied_during:.0f} during the burst; "
         f"sustained {SUSTAINED_RATE}/s: applied {steady_applied:.0f}/s, keeps up "
         f"{'yes' if keeps_up else 'NO'}; stored once {len(expected) - missing - twice}/"
         f"{len(expected)}",
