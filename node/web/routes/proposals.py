@@ -38,6 +38,7 @@ from node.web.auth import current_account, require_role
 from node.web.keys import config_key, runtime_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
 from node.web.page_actions import Action, run_page_action
+from node.web.read_cache import visitors_page
 from node.web.render import render
 
 routes = web.RouteTableDef()
@@ -56,6 +57,7 @@ CONTEXT = {
 
 
 @routes.get("/proposals")
+@visitors_page()
 async def proposals_get(request: web.Request) -> web.StreamResponse:
     """The territory's proposals, filtered by theme and state, and other territories'."""
     theme = request.query.get("theme", "")
