@@ -12,6 +12,7 @@ leaving first.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections import OrderedDict
@@ -57,6 +58,8 @@ class ReadCache:
         self.stamp = stamp
         self.size = size
         self._kept: OrderedDict[Hashable, Kept] = OrderedDict()
+        #: answers being computed, which other requests for the same key wait for
+        self.pending: dict[Hashable, asyncio.Future[Kept | None]] = {}
 
     def find(self, key: Hashable) -> Kept | None:
         """The answer kept under `key` if it is still valid."""
@@ -117,20 +120,27 @@ async def cached(
     private: bytes = b"",
 ) -> web.StreamResponse:
     """The kept answer under `key`, or `compute()`'s, kept when it can be (never when its
-    body holds `private`, a value that belongs to this visitor only)."""
+    body holds `private`, a value that belongs to this visitor only). Requests that come
+    while the answer is being computed wait for it rather than computing it again."""
     cache = request.app[read_cache_key]
     kept = cache.find(key)
-    if kept is None:
+    if kept is None and (pending := cache.pending.get(key)) is not None:
+        kept = await asyncio.shield(pending)
+    if kept is not None:
+        return answer(request, kept, cache_control)
+    computing: asyncio.Future[Kept | None] = asyncio.get_running_loop().create_future()
+    cache.pending[key] = computing
+    try:
         stamp = cache.stamp.value  # read before computing: a write meanwhile outdates it
         response = await compute()
-        if not isinstance(response, web.Response) or (
+        if isinstance(response, web.Response) and not (
             private and private in bytes(response.body or b"")  # type: ignore[arg-type]
         ):
-            return response
-        kept = cache.keep(key, stamp, response, max_age)
-        if kept is None:
-            return response
-    return answer(request, kept, cache_control)
+            kept = cache.keep(key, stamp, response, max_age)
+    finally:
+        del cache.pending[key]
+        computing.set_result(kept)
+    return response if kept is None else answer(request, kept, cache_control)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
