@@ -17,6 +17,7 @@ from node.services.accounts.members import update_profile
 from node.services.federation.announcements import announce
 from node.services.participation.circles import create_circle
 from node.services.participation.needs import submit_need
+from node.services.participation.proposal_pages import PROPOSALS_PAGE_SIZE
 from node.services.participation.proposals import draft_proposal
 from node.services.runtime import Runtime
 from node.storage.models import Account, Circle, LocalActor
@@ -127,8 +128,9 @@ async def _grow(runtime: Runtime, account: Account, circle: Circle, start: int, 
 
 
 async def test_home_and_proposals_cost_the_same_statements_whatever_the_history(
-    client: TestClient,
+    web_node: TestClient,
 ) -> None:
+    client = web_node  # no background worker: every statement counted is the page's
     runtime = client.app[runtime_key]
     account, _ = await _admin(runtime)
     circle_form = {"name": "Mobilités", "kind": "working", "mandate": "Trajets", "slug": "mob"}
@@ -146,6 +148,14 @@ async def test_home_and_proposals_cost_the_same_statements_whatever_the_history(
         return counts
 
     small = await statements(1)
-    await _grow(runtime, account, circle, 3, 25)
+    await _grow(runtime, account, circle, 3, PROPOSALS_PAGE_SIZE)
     large = await statements(2)
     assert all(large[path] <= small[path] for path in small), (small, large)
+
+    # the list shows a page at a time, the newest first, and links to the older ones
+    first = await (await client.get("/proposals", headers=HTML)).text()
+    assert f"Propositions ({PROPOSALS_PAGE_SIZE + 3})" in first
+    assert f"Proposition {PROPOSALS_PAGE_SIZE + 2}<" in first and "Proposition 2<" not in first
+    assert 'rel="next" href="/proposals?theme=&amp;state=&amp;page=2"' in first
+    second = await (await client.get("/proposals?page=2&lang=en", headers=HTML)).text()
+    assert "Proposition 2<" in second and "Page 2 of 2" in second and "Newer proposals" in second
