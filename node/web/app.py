@@ -30,6 +30,7 @@ from node.storage.errors import is_database_unavailable
 from node.storage.inbox import SqlInbox
 from node.storage.keyring import KeyRing
 from node.storage.outbox import SqlDeliveryStore
+from node.storage.write_stamp import WriteStamp
 from node.web.auth import session_middleware
 from node.web.client_api import ROUTE_TABLES as CLIENT_API_ROUTES
 from node.web.client_api.base import api_limits_key, client_api_middleware
@@ -47,6 +48,7 @@ from node.web.keys import (
     templates_key,
     watched_workers_key,
 )
+from node.web.read_cache import ReadCache, read_cache_key
 from node.web.render import STATIC_DIR, make_templates
 from node.web.routes import (
     account,
@@ -135,9 +137,11 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    """Open the engine at start-up and dispose of it at shutdown (after in-flight requests)."""
+    """Open the engine at start-up and dispose of it at shutdown (after in-flight requests);
+    what is read most is kept until something is written through it."""
     engine = make_engine(app[config_key].database.url)
     app[engine_key] = engine
+    app[read_cache_key] = ReadCache(WriteStamp().watch(engine))
     app[sessions_key] = make_sessionmaker(engine)
     yield
     await engine.dispose()

@@ -1,0 +1,46 @@
+"""A counter of the writes made to the database through one engine, so that what is computed
+from the database (a page, an actor document) can be kept until something changes.
+
+Every statement other than a SELECT (or a PRAGMA) marks its connection; when the connection
+commits, and again when it goes back to the pool (after the commit has happened), the
+counter moves on. Whoever caches reads the counter *before* computing: a write that lands
+during the computation then always makes the kept result older than the counter. Writes by
+other processes are not seen here: caches also bound how long they keep a result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+_WROTE = "maillage_wrote"
+_READS = ("SELECT", "PRAGMA", "WITH", "SHOW", "EXPLAIN")
+
+
+class WriteStamp:
+    """How many writing transactions have ended through the engine it watches."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def watch(self, engine: AsyncEngine) -> WriteStamp:
+        """Count the writes made through `engine` (once per engine)."""
+        sync_engine = engine.sync_engine
+        event.listen(sync_engine, "before_cursor_execute", self._statement)
+        event.listen(sync_engine, "commit", self._commit)
+        event.listen(sync_engine.pool, "checkin", self._checkin)
+        return self
+
+    def _statement(self, connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip()[:7].upper().startswith(_READS):
+            connection.info[_WROTE] = True
+
+    def _commit(self, connection: Any) -> None:
+        if connection.info.get(_WROTE):
+            self.value += 1
+
+    def _checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop(_WROTE, False):
+            self.value += 1
