@@ -10,6 +10,7 @@ other processes are not seen here: caches also bound how long they keep a result
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import event
@@ -17,6 +18,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 _WROTE = "maillage_wrote"
 _READS = ("SELECT", "PRAGMA", "WITH", "SHOW", "EXPLAIN")
+#: Tables whose writes change nothing a cached answer shows: the queues, sessions, tokens and
+#: caches of the machinery. Without this, every activity arriving in the inbox (thousands a
+#: second in a burst) would empty the caches meant for exactly such bursts.
+_BOOKKEEPING = frozenset(
+    {
+        "inbox_items",
+        "outbox_targets",
+        "delivery_cursors",
+        "web_sessions",
+        "remote_keys",
+        "oauth_apps",
+        "oauth_codes",
+        "oauth_tokens",
+        "client_markers",
+        "dismissed_notifications",
+    }
+)
+_TARGET = re.compile(r'^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 
 
 class WriteStamp:
@@ -34,7 +53,10 @@ class WriteStamp:
         return self
 
     def _statement(self, connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.lstrip()[:7].upper().startswith(_READS):
+        if statement.lstrip()[:7].upper().startswith(_READS):
+            return
+        target = _TARGET.match(statement)
+        if target is None or target.group(1).lower() not in _BOOKKEEPING:
             connection.info[_WROTE] = True
 
     def _commit(self, connection: Any) -> None:

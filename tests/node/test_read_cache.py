@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import event, select
 
+from federation.ports import ReceivedActivity
 from node.convert.needs import THEMES
 from node.convert.notes import note_from_as
 from node.services.accounts.members import update_profile
@@ -20,8 +21,10 @@ from node.services.participation.needs import submit_need
 from node.services.participation.proposal_pages import PROPOSALS_PAGE_SIZE
 from node.services.participation.proposals import draft_proposal
 from node.services.runtime import Runtime
+from node.storage.inbox import SqlInbox
 from node.storage.models import Account, Circle, LocalActor
 from node.web.keys import engine_key, runtime_key
+from node.web.read_cache import read_cache_key
 
 AP = {"Accept": "application/activity+json"}
 HTML = {"Accept": "text/html"}
@@ -159,3 +162,22 @@ async def test_home_and_proposals_cost_the_same_statements_whatever_the_history(
     assert 'rel="next" href="/proposals?theme=&amp;state=&amp;page=2"' in first
     second = await (await client.get("/proposals?page=2&lang=en", headers=HTML)).text()
     assert "Proposition 2<" in second and "Page 2 of 2" in second and "Newer proposals" in second
+
+
+async def test_queue_and_session_writes_keep_the_cache_but_content_writes_do_not(
+    client: TestClient,
+) -> None:
+    runtime = client.app[runtime_key]
+    stamp = client.app[read_cache_key].stamp
+    before = stamp.value
+    activity = {
+        "id": "https://ailleurs.example/a/1",
+        "type": "Like",
+        "actor": "https://ailleurs.example/u",
+    }
+    stored = await SqlInbox(runtime.sessions).add_if_new(
+        ReceivedActivity(activity["id"], "Like", activity["actor"], None, activity)
+    )
+    assert stored and stamp.value == before  # a burst of deliveries leaves the caches alone
+    await announce(runtime, "Marché de Noël samedi.")
+    assert stamp.value > before
