@@ -77,6 +77,11 @@ from node.web.routes import (
     remote_decisions,
     wellknown,
 )
+from node.web.security_headers import (
+    add_security_headers,
+    security_headers,
+    security_headers_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +103,8 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
     app[keyring_key] = KeyRing()
     app[api_limits_key] = ApiRateLimits()
     app[templates_key] = make_templates(config.territory.zone)
+    app[security_headers_key] = security_headers(config)
+    app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_federation)
     if workers:

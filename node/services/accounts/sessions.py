@@ -37,9 +37,17 @@ def _hash(token: str) -> str:
 
 
 async def log_in(
-    sessions: async_sessionmaker[AsyncSession], username: str, password: str
+    sessions: async_sessionmaker[AsyncSession],
+    username: str,
+    password: str,
+    *,
+    replacing: str | None = None,
 ) -> tuple[str, Account]:
-    """Check the credentials and open a session; returns the cookie token and the account."""
+    """Check the credentials and open a session; returns the cookie token and the account.
+
+    The session is always new (a token planted in the browser beforehand is never the one
+    signed in: no session fixation), and the browser's previous session, `replacing`, ends.
+    """
     async with sessions.begin() as session:
         account = await get_account_by_username(session, username.strip())
         if account is None or not verify_password(account.password_hash, password):
@@ -47,17 +55,28 @@ async def log_in(
         suspension = await active_suspension(session, account.id)
         if suspension is not None:
             raise AccountError(f"Votre compte est suspendu par la modération : {suspension.reason}")
-        token = secrets.token_urlsafe(32)
-        session.add(
-            WebSession(
-                token_hash=_hash(token),
-                account_id=account.id,
-                csrf_token=secrets.token_urlsafe(24),
-                expires_at=utcnow() + SESSION_LIFETIME,
+        if replacing:
+            await session.execute(
+                delete(WebSession).where(WebSession.token_hash == _hash(replacing))
             )
-        )
+        token = open_session(session, account.id)
         account.last_seen_at = utcnow()
     return token, account
+
+
+def open_session(session: AsyncSession, account_id: str) -> str:
+    """Add a new browser session for an account, with its own CSRF token; returns the cookie
+    token (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            token_hash=_hash(token),
+            account_id=account_id,
+            csrf_token=secrets.token_urlsafe(24),
+            expires_at=utcnow() + SESSION_LIFETIME,
+        )
+    )
+    return token
 
 
 async def signed_in(sessions: async_sessionmaker[AsyncSession], token: str) -> SignedIn | None:
@@ -90,8 +109,13 @@ async def end_all_sessions(session: AsyncSession, account_id: str) -> None:
 
 async def change_password(
     sessions: async_sessionmaker[AsyncSession], account_id: str, current: str, new: str, repeat: str
-) -> None:
-    """Replace the password after checking the current one and the new one's strength."""
+) -> str:
+    """Replace the password after checking the current one and the new one's strength.
+
+    Every browser session of the account ends (one opened with the old password, elsewhere,
+    is logged out) and a new one opens for the browser making the change: its cookie token
+    is returned. The apps' OAuth tokens are kept, as Mastodon keeps them; the resident
+    revokes them on /account/apps."""
     if new != repeat:
         raise AccountError("Les deux nouveaux mots de passe diffèrent.")
     if len(new) < MIN_PASSWORD_LENGTH:
@@ -104,3 +128,5 @@ async def change_password(
             raise AccountError("Le nouveau mot de passe doit différer de l'actuel.")
         account.password_hash = hash_password(new)
         account.must_change_password = False
+        await end_all_sessions(session, account_id)
+        return open_session(session, account_id)

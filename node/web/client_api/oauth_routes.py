@@ -26,6 +26,7 @@ from node.web.client_api.base import ApiRoutes, api_error, api_json, token_of
 from node.web.client_api.params import read_params
 from node.web.keys import config_key, sessions_key
 from node.web.render import render
+from node.web.security_headers import allow_form_target
 
 routes = ApiRoutes()
 
@@ -218,6 +219,9 @@ async def authorize_page(request: web.Request) -> web.StreamResponse:
     if current is None or request.query.get("force_login") in ("true", "1"):
         raise web.HTTPFound(f"/login?{urlencode({'next': request.path_qs})}")
     fields["scope"] = scopes
+    redirect_uri = fields["redirect_uri"] or OOB
+    if redirect_uri != OOB:  # the answer redirects there: allowed by the page's form-action
+        allow_form_target(request, redirect_uri)
     return render(
         request,
         "oauth/authorize.html",

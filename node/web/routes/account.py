@@ -41,7 +41,10 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     target = _safe_next(str(form.get("next", "/")))
     try:
         token, account = await log_in(
-            request.app[sessions_key], str(form.get("username", "")), str(form.get("password", ""))
+            request.app[sessions_key],
+            str(form.get("username", "")),
+            str(form.get("password", "")),
+            replacing=request.cookies.get(SESSION_COOKIE),
         )
     except AccountError as exc:
         return render(request, "login.html", {"next": target, "error": str(exc)}, status=400)
@@ -72,11 +75,11 @@ async def password_get(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/account/password")
 async def password_post(request: web.Request) -> web.StreamResponse:
-    """Change the password."""
+    """Change the password: the account's other sessions end, this browser gets a new one."""
     current = require_role(request)
     form = await request.post()
     try:
-        await change_password(
+        token = await change_password(
             request.app[sessions_key],
             current.account.id,
             str(form.get("current", "")),
@@ -86,4 +89,6 @@ async def password_post(request: web.Request) -> web.StreamResponse:
     except AccountError as exc:
         context = {"forced": current.account.must_change_password, "error": str(exc)}
         return render(request, "password.html", context, status=400)
-    raise web.HTTPFound("/admin" if current.account.role == "admin" else "/")
+    response = web.HTTPFound("/admin" if current.account.role == "admin" else "/")
+    set_session_cookie(request, response, token)
+    raise response
