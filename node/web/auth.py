@@ -59,9 +59,15 @@ def _origin_of(url: str) -> str:
 
 
 def _from_another_site(request: web.Request) -> bool:
-    """Whether the browser says this request was sent by a page of another site."""
+    """Whether the browser says this request was sent by a page of another site: its
+    `Origin` is neither the node's base URL nor the host it was sent to (a node reached as
+    localhost rather than 127.0.0.1 still takes its own forms), or its `Sec-Fetch-Site` says
+    so."""
     origin = request.headers.get("Origin")
-    if origin is not None and origin != _origin_of(request.app[config_key].node.base_url):
+    if origin is not None and origin not in (
+        _origin_of(request.app[config_key].node.base_url),
+        f"{request.scheme}://{request.host}",
+    ):
         return True
     return request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site")
 

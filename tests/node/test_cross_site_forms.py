@@ -93,6 +93,15 @@ async def test_the_nodes_own_forms_still_work(admin: tuple[TestClient, str]) -> 
     )
     assert comment.status == 302, await comment.text()
     assert "Je prendrais la navette." in await page(node, need)
+    # a node reached under another name than its base URL's (127.0.0.1, not saint-x.example)
+    reached_as = str(node.make_url("")).rstrip("/")
+    again = await node.post(
+        f"{need}/comments",
+        data={"csrf": token, "comment": "Moi aussi."},
+        headers={**HTML, "Origin": reached_as},
+        allow_redirects=False,
+    )
+    assert again.status == 302, await again.text()
     typed = {**HTML, "Sec-Fetch-Site": "none"}  # a browser without Origin on this request
     logout = await node.post("/logout", data={"csrf": token}, headers=typed, allow_redirects=False)
     assert logout.status == 302
