@@ -54,7 +54,9 @@ def api_error(error: ApiError) -> web.Response:
         body = {"error": error.code, "error_description": error.message}
     else:
         body = {"error": error.message}
-    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if error.status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if error.status == 401 else {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     return api_json(body, error.status, headers)
 
 

@@ -7,8 +7,10 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from node.services.accounts.sessions import AccountError, change_password, log_in, log_out
+from node.services.limits.logins import LoginThrottled
 from node.web.auth import SESSION_COOKIE, require_role, set_session_cookie
-from node.web.keys import sessions_key
+from node.web.keys import runtime_key, sessions_key
+from node.web.limits import client_address, retry_later_page
 from node.web.render import render
 
 routes = web.RouteTableDef()
@@ -41,7 +43,15 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     target = _safe_next(str(form.get("next", "/")))
     try:
         token, account = await log_in(
-            request.app[sessions_key], str(form.get("username", "")), str(form.get("password", ""))
+            request.app[sessions_key],
+            str(form.get("username", "")),
+            str(form.get("password", "")),
+            limiter=request.app[runtime_key].login_limits,
+            address=client_address(request),
+        )
+    except LoginThrottled as exc:
+        return retry_later_page(
+            request, "login.html", {"next": target}, exc.message, exc.retry_after
         )
     except AccountError as exc:
         return render(request, "login.html", {"next": target, "error": str(exc)}, status=400)

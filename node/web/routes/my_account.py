@@ -17,9 +17,11 @@ from node.services.accounts.deletion import (
 from node.services.accounts.own_data import own_data, own_data_json, own_data_zip
 from node.services.accounts.own_data_sections import SECTIONS
 from node.services.accounts.sessions import SignedIn
+from node.services.limits.logins import LoginThrottled
 from node.storage.base import utcnow
 from node.web.auth import SESSION_COOKIE, require_role
 from node.web.keys import config_key, runtime_key, sessions_key
+from node.web.limits import client_address
 from node.web.render import render
 
 routes = web.RouteTableDef()
@@ -74,14 +76,22 @@ async def data_zip_get(request: web.Request) -> web.StreamResponse:
 
 
 async def _delete_page(
-    request: web.Request, current: SignedIn, error: str | None = None, status: int = 200
+    request: web.Request,
+    current: SignedIn,
+    error: str | None = None,
+    status: int = 200,
+    retry: int | None = None,
 ) -> web.Response:
-    """The confirmation page; the last admin is told at once that they cannot leave yet."""
+    """The confirmation page; the last admin is told at once that they cannot leave yet;
+    `retry`: seconds before the password may be tried again (429, Retry-After)."""
     last_admin = current.account.role == Role.ADMIN and await is_last_admin(
         request.app[sessions_key], current.account.id
     )
     context = {"error": error, "last_admin": last_admin, "last_admin_text": LAST_ADMIN}
-    return render(request, "account/delete.html", context, status=status)
+    response = render(request, "account/delete.html", context, status=status)
+    if retry is not None:
+        response.headers["Retry-After"] = str(retry)
+    return response
 
 
 @routes.get("/account/delete")
@@ -97,8 +107,13 @@ async def delete_post(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     try:
         await delete_account(
-            request.app[runtime_key], current.account.id, str(form.get("password", ""))
+            request.app[runtime_key],
+            current.account.id,
+            str(form.get("password", "")),
+            client_address(request),
         )
+    except LoginThrottled as exc:
+        return await _delete_page(request, current, exc.message, status=429, retry=exc.retry_after)
     except DeletionRefused as exc:
         status = 403 if str(exc) == LAST_ADMIN else 400
         return await _delete_page(request, current, str(exc), status=status)
