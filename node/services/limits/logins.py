@@ -73,24 +73,17 @@ class LoginLimiter:
     async def check(self, login: str, address: str) -> None:
         """Raise LoginThrottled when the login name must wait or either is locked. An attempt
         refused while told to wait still counts as a failure, for the name and the address
-        (hammering earns the lock sooner); one refused by a lock counts for the other side."""
+        (hammering earns a longer wait and the lock sooner); one refused by a lock counts for
+        the other side only."""
         now = self.clock()
         keys = {ACCOUNT: login_key(login), ADDRESS: address}
-        async with self._sessions() as session:
-            rows = await login_throttles(session, keys.items())
-        waits: dict[str, datetime] = {}
-        locked: set[str] = set()
-        for row in rows:
-            if row.locked_until is not None and row.locked_until > now:
-                waits[row.scope] = row.locked_until
-                locked.add(row.scope)
-            elif row.next_attempt_at is not None and row.next_attempt_at > now:
-                waits[row.scope] = row.next_attempt_at
+        waits, locked = await self._waits(keys, now)
         if not waits:
             return
         for scope in waits:
             self._refusals.note(f"login_{scope}", keys[scope])
         await self._count(now, {scope: key for scope, key in keys.items() if scope not in locked})
+        waits, locked = await self._waits(keys, now)  # as lengthened by this attempt
         until = max(waits.values())
         seconds = max(1, math.ceil((until - now).total_seconds()))
         if locked:
@@ -102,6 +95,22 @@ class LoginLimiter:
         else:
             message = FilledText(SLOWED, seconds=seconds)
         raise LoginThrottled(message, seconds)
+
+    async def _waits(
+        self, keys: dict[str, str], now: datetime
+    ) -> tuple[dict[str, datetime], set[str]]:
+        """Until when each scope must wait (if it must), and which scopes are locked."""
+        async with self._sessions() as session:
+            rows = await login_throttles(session, keys.items())
+        waits: dict[str, datetime] = {}
+        locked: set[str] = set()
+        for row in rows:
+            if row.locked_until is not None and row.locked_until > now:
+                waits[row.scope] = row.locked_until
+                locked.add(row.scope)
+            elif row.next_attempt_at is not None and row.next_attempt_at > now:
+                waits[row.scope] = row.next_attempt_at
+        return waits, locked
 
     async def failed(self, login: str, address: str) -> None:
         """Count a wrong password (or an unknown login name) for the name and the address."""
