@@ -1,14 +1,11 @@
-"""What the pages share about the abuse limits: the client address they count, and the page
-that says when to retry."""
+"""What the pages share about the abuse limits: the client address they count, and the
+Retry-After of their refusals."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from aiohttp import web
 
 from node.web.keys import config_key
-from node.web.render import render
 
 
 def client_address(request: web.Request) -> str:
@@ -21,15 +18,7 @@ def client_address(request: web.Request) -> str:
     return hops[-1][:64] if hops[-1] else peer
 
 
-def retry_later_page(
-    request: web.Request,
-    template: str,
-    context: dict[str, Any],
-    message: str,
-    retry_after: int,
-) -> web.Response:
-    """The form's page again with `message` (when to retry) as its error: 429, and
-    Retry-After for machines."""
-    response = render(request, template, {**context, "error": message}, status=429)
-    response.headers["Retry-After"] = str(retry_after)
+def retry_after(response: web.StreamResponse, seconds: int) -> web.StreamResponse:
+    """A limit's answer (a 429 page or form saying when to retry), with Retry-After."""
+    response.headers["Retry-After"] = str(seconds)
     return response

@@ -79,7 +79,7 @@ async def test_fifty_wrong_logins_lock_the_account_and_the_address_until_the_loc
     retry_after = int(locked.headers["Retry-After"])
     assert 14 * 60 < retry_after <= 15 * 60
     page = html.unescape(await locked.text())
-    assert "la connexion est bloquée jusqu'à" in page and "(dans 15 min)" in page
+    assert "connexion bloquée jusqu'à" in page and "(dans 15 min)" in page
     assert 'name="password"' in page, "the form still shows"
     # the address is locked too: another resident, from the same address
     assert (await login(client, "remi", "remi-password-1")).status == 429

@@ -33,10 +33,7 @@ MAX_DELAY = timedelta(minutes=5)
 MAX_LOGIN_KEY = 100
 
 SLOWED = "Trop d'échecs de connexion : attendez %(seconds)s secondes avant de réessayer."
-LOCKED = (
-    "Trop d'échecs de connexion : la connexion est bloquée jusqu'à %(time)s "
-    "(dans %(minutes)s min). Réessayez ensuite."
-)
+LOCKED = "Trop d'échecs de connexion : connexion bloquée jusqu'à %(time)s (dans %(minutes)s min)."
 
 
 class LoginThrottled(Exception):

@@ -10,7 +10,7 @@ from node.services.accounts.sessions import AccountError, change_password, log_i
 from node.services.limits.logins import LoginThrottled
 from node.web.auth import SESSION_COOKIE, require_role, set_session_cookie
 from node.web.keys import runtime_key, sessions_key
-from node.web.limits import client_address, retry_later_page
+from node.web.limits import client_address, retry_after
 from node.web.render import render
 
 routes = web.RouteTableDef()
@@ -50,9 +50,8 @@ async def login_post(request: web.Request) -> web.StreamResponse:
             address=client_address(request),
         )
     except LoginThrottled as exc:
-        return retry_later_page(
-            request, "login.html", {"next": target}, exc.message, exc.retry_after
-        )
+        page = render(request, "login.html", {"next": target, "error": exc.message}, status=429)
+        return retry_after(page, exc.retry_after)
     except AccountError as exc:
         return render(request, "login.html", {"next": target, "error": str(exc)}, status=400)
     response = web.HTTPFound("/account/password" if account.must_change_password else target)

@@ -21,7 +21,7 @@ from node.services.limits.logins import LoginThrottled
 from node.storage.base import utcnow
 from node.web.auth import SESSION_COOKIE, require_role
 from node.web.keys import config_key, runtime_key, sessions_key
-from node.web.limits import client_address
+from node.web.limits import client_address, retry_after
 from node.web.render import render
 
 routes = web.RouteTableDef()
@@ -76,22 +76,14 @@ async def data_zip_get(request: web.Request) -> web.StreamResponse:
 
 
 async def _delete_page(
-    request: web.Request,
-    current: SignedIn,
-    error: str | None = None,
-    status: int = 200,
-    retry: int | None = None,
+    request: web.Request, current: SignedIn, error: str | None = None, status: int = 200
 ) -> web.Response:
-    """The confirmation page; the last admin is told at once that they cannot leave yet;
-    `retry`: seconds before the password may be tried again (429, Retry-After)."""
+    """The confirmation page; the last admin is told at once that they cannot leave yet."""
     last_admin = current.account.role == Role.ADMIN and await is_last_admin(
         request.app[sessions_key], current.account.id
     )
     context = {"error": error, "last_admin": last_admin, "last_admin_text": LAST_ADMIN}
-    response = render(request, "account/delete.html", context, status=status)
-    if retry is not None:
-        response.headers["Retry-After"] = str(retry)
-    return response
+    return render(request, "account/delete.html", context, status=status)
 
 
 @routes.get("/account/delete")
@@ -113,7 +105,8 @@ async def delete_post(request: web.Request) -> web.StreamResponse:
             client_address(request),
         )
     except LoginThrottled as exc:
-        return await _delete_page(request, current, exc.message, status=429, retry=exc.retry_after)
+        page = await _delete_page(request, current, exc.message, status=429)
+        return retry_after(page, exc.retry_after)
     except DeletionRefused as exc:
         status = 403 if str(exc) == LAST_ADMIN else 400
         return await _delete_page(request, current, str(exc), status=status)
