@@ -207,6 +207,7 @@ def _limits_upkeep(runtime: Runtime) -> PeriodicJob:
 
     async def upkeep() -> None:
         await runtime.refusals.flush()
+        await runtime.refusals.prune()
         await runtime.login_limits.prune()
 
     return PeriodicJob("limits", upkeep, every_seconds=LIMITS_EVERY_SECONDS)

@@ -5,14 +5,19 @@ minute per actor; fetches towards one host are capped in number at once."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from federation.addresses import allow_every_address
 from federation.http import FederationClient
 from federation.limits import InboxLimits, TokenBuckets
-from node.storage.models import InboxItem
+from node.services.limits.refusals import RefusalLog
+from node.storage.engine import make_engine, make_sessionmaker
+from node.storage.migrate import upgrade_database
+from node.storage.models import InboxItem, Refusal
 from node.web.app import create_app
 from node.web.keys import runtime_key
 from protocols.activitystreams import host_of
@@ -145,3 +150,26 @@ async def test_fetches_towards_one_host_are_capped_in_number_at_once(aiohttp_ser
         release.set()
         documents = await asyncio.gather(*fetches)
     assert most == 2 and len(documents) == 6
+
+
+async def test_a_flood_of_refusals_becomes_one_counter_per_key_and_minute(
+    database_url: str,
+) -> None:
+    engines = [make_engine(database_url), make_engine(database_url)]
+    try:
+        await upgrade_database(engines[0])
+        minute = datetime(2026, 12, 9, 10, 30, tzinfo=UTC)
+        logs = [RefusalLog(make_sessionmaker(engine), clock=lambda: minute) for engine in engines]
+        for _ in range(1000):
+            logs[0].note("inbox_host", "flood.example")
+        logs[1].note("inbox_host", "flood.example")  # another process, the same minute
+        assert await logs[0].flush() == 1 and await logs[1].flush() == 1
+        assert await logs[0].flush() == 0, "nothing new: nothing written"
+        async with make_sessionmaker(engines[0])() as session:
+            rows = list(await session.scalars(select(Refusal)))
+        assert [(row.key, row.count) for row in rows] == [("flood.example", 1001)]
+        totals = await logs[1].recent()
+        assert [(t.kind, t.count, t.last_at) for t in totals] == [("inbox_host", 1001, minute)]
+    finally:
+        for engine in engines:
+            await engine.dispose()

@@ -52,9 +52,11 @@ class RefusalLog:
         self._pending[counter] = (count + 1, now)
 
     async def flush(self) -> int:
-        """Write the counts gathered since the last flush, and drop the oldest stored ones;
-        how many counters were written. Kept for the next flush if the database fails."""
+        """Write the counts gathered since the last flush; how many counters were written.
+        Kept for the next flush if the database fails."""
         pending, self._pending = self._pending, {}
+        if not pending:
+            return 0
         try:
             async with self._sessions.begin() as session:
                 await add_refusals(
@@ -64,13 +66,17 @@ class RefusalLog:
                         for (kind, key, minute), (n, at) in pending.items()
                     ],
                 )
-                await prune_refusals(session, self.clock() - KEEP)
         except Exception:
             for counter, (count, at) in pending.items():
                 more, _ = self._pending.get(counter, (0, at))
                 self._pending[counter] = (count + more, at)
             raise
         return len(pending)
+
+    async def prune(self) -> None:
+        """Drop the counts older than KEEP."""
+        async with self._sessions.begin() as session:
+            await prune_refusals(session, self.clock() - KEEP)
 
     async def recent(self, limit: int = 200) -> list[RefusalTotal]:
         """The refusals of the last days per kind and key, the most recent first (what is
