@@ -77,6 +77,8 @@ async def test_comments_and_offers_past_the_limit_are_refused_on_their_pages(
     page = html.unescape(await (await node.get("/admin/refusals", headers=HTML)).text())
     assert "Publication : trop de commentaires ou de messages" in page
     assert "Publication : trop d'offres et de demandes" in page and "<code>camille</code>" in page
+    english = await (await node.get("/admin/refusals?lang=en", headers=HTML)).text()
+    assert "Posting: too many comments or posts" in english and "Refusals by the limits" in english
     admin = await (await node.get("/admin", headers=HTML)).text()
     assert 'href="/admin/refusals"' in admin
 
