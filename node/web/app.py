@@ -176,6 +176,10 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     )
     app[delivery_worker_key] = delivery
     yield
+    try:
+        await runtime.refusals.flush()  # what was counted since the last write
+    except Exception:  # shutting down: say it, do not hide the rest of the shutdown
+        log.exception("refusal counts not written at shutdown")
     await client.close()
 
 
@@ -202,6 +206,22 @@ def _moderation_refresh(runtime: Runtime) -> PeriodicJob:
         lambda: runtime.moderation.refresh(runtime.sessions),
         every_seconds=REFRESH_SECONDS,
     )
+
+
+#: how often the refusal counts are written and old login counters dropped
+LIMITS_EVERY_SECONDS = 10.0
+
+
+def _limits_upkeep(runtime: Runtime) -> PeriodicJob:
+    """The refusals counted in memory reach the database (the admin page, other processes);
+    login counters whose window and lock are over go."""
+
+    async def upkeep() -> None:
+        await runtime.refusals.flush()
+        await runtime.refusals.prune()
+        await runtime.login_limits.prune()
+
+    return PeriodicJob("limits", upkeep, every_seconds=LIMITS_EVERY_SECONDS)
 
 
 def _decision_clock(runtime: Runtime) -> PeriodicJob:
@@ -253,6 +273,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         app[delivery_worker_key],
         _decision_clock(app[runtime_key]),
         _moderation_refresh(app[runtime_key]),
+        _limits_upkeep(app[runtime_key]),
         backfill,
         *_coordinator_jobs(app[runtime_key]),
     )

@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from node.services.accounts.passwords import hash_password, verify_password
+from node.services.accounts.passwords import hash_password, password_matches, verify_password
+from node.services.limits.logins import LoginLimiter
 from node.services.moderation.visibility import active_suspension
 from node.storage.actors import get_account_by_username
 from node.storage.base import utcnow
@@ -22,6 +23,10 @@ MIN_PASSWORD_LENGTH = 10
 
 class AccountError(ValueError):
     """A login or password change refused; the message is shown to the person."""
+
+
+class WrongCredentials(AccountError):
+    """An unknown login name or a wrong password: one answer for both."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,16 +47,41 @@ async def log_in(
     password: str,
     *,
     replacing: str | None = None,
+    limiter: LoginLimiter | None = None,
+    address: str = "",
 ) -> tuple[str, Account]:
     """Check the credentials and open a session; returns the cookie token and the account.
 
     The session is always new (a token planted in the browser beforehand is never the one
     signed in: no session fixation), and the browser's previous session, `replacing`, ends.
-    """
+    The limiter may refuse before any check (LoginThrottled); failures are counted for the
+    login name and the client `address`, a success clears the login name's. Without a
+    limiter: only for a password its owner has just chosen (joining, a reset link)."""
+    if limiter is None:
+        return await _open_session(sessions, username, password, replacing)
+    await limiter.check(username, address)
+    try:
+        opened = await _open_session(sessions, username, password, replacing)
+    except WrongCredentials:
+        await limiter.failed(username, address)
+        raise
+    await limiter.succeeded(username)
+    return opened
+
+
+async def _open_session(
+    sessions: async_sessionmaker[AsyncSession],
+    username: str,
+    password: str,
+    replacing: str | None,
+) -> tuple[str, Account]:
+    """Check the credentials and open a session; an unknown login name costs the same
+    password check as a known one and gets the same answer."""
     async with sessions.begin() as session:
         account = await get_account_by_username(session, username.strip())
-        if account is None or not verify_password(account.password_hash, password):
-            raise AccountError("Identifiant ou mot de passe incorrect.")
+        if not password_matches(account.password_hash if account else None, password):
+            raise WrongCredentials("Identifiant ou mot de passe incorrect.")
+        assert account is not None
         suspension = await active_suspension(session, account.id)
         if suspension is not None:
             raise AccountError(f"Votre compte est suspendu par la modération : {suspension.reason}")

@@ -7,8 +7,10 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from node.services.accounts.sessions import AccountError, change_password, log_in, log_out
+from node.services.limits.logins import LoginThrottled
 from node.web.auth import SESSION_COOKIE, require_role, set_session_cookie
-from node.web.keys import sessions_key
+from node.web.keys import runtime_key, sessions_key
+from node.web.limits import client_address, retry_after
 from node.web.render import render
 
 routes = web.RouteTableDef()
@@ -45,7 +47,12 @@ async def login_post(request: web.Request) -> web.StreamResponse:
             str(form.get("username", "")),
             str(form.get("password", "")),
             replacing=request.cookies.get(SESSION_COOKIE),
+            limiter=request.app[runtime_key].login_limits,
+            address=client_address(request),
         )
+    except LoginThrottled as exc:
+        page = render(request, "login.html", {"next": target, "error": exc.message}, status=429)
+        return retry_after(page, exc.retry_after)
     except AccountError as exc:
         return render(request, "login.html", {"next": target, "error": str(exc)}, status=400)
     response = web.HTTPFound("/account/password" if account.must_change_password else target)

@@ -12,6 +12,7 @@ from federation.inbox.receive import (
     InboxRefused,
     InboxRequest,
     InboxSkipped,
+    RateLimited,
     receive,
 )
 from node.domain.actors import ActorKind
@@ -55,6 +56,7 @@ async def inbox_post(request: web.Request) -> web.StreamResponse:
             store=request.app[inbox_store_key],
             now=utcnow(),
             domains=runtime.moderation,
+            limits=runtime.inbox_limits,
         )
     except InboxDropped as dropped:
         log.info("inbox dropped", extra={"reason": dropped.reason})
@@ -64,6 +66,14 @@ async def inbox_post(request: web.Request) -> web.StreamResponse:
     except InboxSkipped as skipped:
         return web.Response(
             status=202, body=json_body({"ignored": skipped.reason}), content_type="application/json"
+        )
+    except RateLimited as limited:
+        runtime.refusals.note(f"inbox_{limited.scope}", limited.key)
+        return web.Response(
+            status=429,
+            body=json_body({"error": limited.reason}),
+            content_type="application/json",
+            headers={"Retry-After": str(limited.retry_after)},
         )
     except InboxRefused as refused:
         log.info(
