@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only inbox|fanout|crash|bundles|fuzz] [--profile] [--keep]`.
+"""`python -m bench [--quick] [--only inbox|fanout|crash|bundles|fuzz|reads] [--profile] [--keep]`.
 
 Runs the benchmarks one after the other in a temporary folder and prints their figures.
 Timings are reported, never asserted: the exit code is 0 unless a benchmark could not run
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import bundles, crash, fanout, fuzz, inbox
+from bench import bundles, crash, fanout, fuzz, inbox, reads
 
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "inbox": inbox.run,
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "crash": crash.run,
     "bundles": bundles.run,
     "fuzz": fuzz.run,
+    "reads": reads.run,
 }
 
 

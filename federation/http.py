@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -265,6 +266,31 @@ class _Fetched:
     body: bytes
 
 
+class HostSlots:
+    """At most `per_host` requests in flight at once towards one host; the others wait
+    their turn (no fetch storm towards one server, whatever asks for its documents)."""
+
+    def __init__(self, per_host: int) -> None:
+        self._per_host = per_host
+        # host -> (its semaphore, how many hold it or wait for it): dropped when unused
+        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, host: str) -> AsyncIterator[None]:
+        """Wait for a free slot of `host`, hold it for the `async with` block."""
+        semaphore, users = self._slots.get(host, (asyncio.Semaphore(self._per_host), 0))
+        self._slots[host] = (semaphore, users + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, users = self._slots[host]
+            if users == 1:
+                del self._slots[host]
+            else:
+                self._slots[host] = (semaphore, users - 1)
+
+
 # ----- the client -----------------------------------------------------------------------
 
 
@@ -287,6 +313,7 @@ class FederationClient:
         max_redirects: int = 3,
         total_timeout: float = 15.0,
         connect_timeout: float = 5.0,
+        fetches_per_host: int = 4,
         domain_allowed: Callable[[str], bool] | None = None,
         clock: Callable[[], datetime] = _utc_now,
         resolver: AbstractResolver | None = None,
@@ -294,7 +321,8 @@ class FederationClient:
         """Configure the client; nothing is opened until `start()`.
 
         `policy` decides which IP addresses may be connected to (`policy_for(config)`);
-        `allow_http` permits plain-http peers (loopback tests, LAN); `domain_allowed`
+        `allow_http` permits plain-http peers (loopback tests, LAN); `fetches_per_host`
+        caps the GETs in flight at once towards one host (the others wait); `domain_allowed`
         (e.g. `FederationConfig.is_domain_allowed`) refuses blocked domains before any
         connection; `clock` gives the signing time (tests pin it); `resolver` is the DNS
         resolver to filter (aiohttp's DefaultResolver unless a test injects one).
@@ -308,6 +336,7 @@ class FederationClient:
         self._total_timeout = total_timeout
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
         self._domain_allowed = domain_allowed
+        self._host_slots = HostSlots(fetches_per_host)
         self._clock = clock
         self._inner_resolver = resolver
         self._resolver: FilteringResolver | None = None
@@ -334,6 +363,7 @@ class FederationClient:
             version,
             policy=policy_for(federation),
             allow_http=federation.allow_private_addresses,
+            fetches_per_host=config.limits.fetches_per_host,
             domain_allowed=domain_allowed,
         )
 
@@ -450,7 +480,10 @@ class FederationClient:
                     "GET", target, headers, None, signer.private_key, signer.key_id, self._clock()
                 )
             try:
-                async with session.get(current, headers=headers, allow_redirects=False) as answer:
+                async with (
+                    self._host_slots.hold(_domain(current)),
+                    session.get(current, headers=headers, allow_redirects=False) as answer,
+                ):
                     if answer.status in _REDIRECTS:
                         current = self._redirect_target(url, current, answer, hop, same_host)
                         continue

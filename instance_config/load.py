@@ -20,6 +20,7 @@ from instance_config.model import (
     FederationConfig,
     HttpConfig,
     InstanceConfig,
+    LimitsConfig,
     MapConfig,
     NodeConfig,
     OpenDataConfig,
@@ -30,16 +31,17 @@ from instance_config.model import (
 from instance_config.values import (
     MISSING,
     parse_actor_refs,
-    parse_backlog,
     parse_base_url,
     parse_bool,
     parse_boundary,
+    parse_count,
     parse_database_url,
     parse_days,
     parse_domains,
     parse_enum,
     parse_handle,
     parse_languages,
+    parse_networks,
     parse_port,
     parse_text,
     parse_tile_url,
@@ -72,7 +74,7 @@ SCHEMA: dict[str, dict[str, tuple[Parser, Any]]] = {
         "blocked_domains": (parse_domains, []),
         "manual_approval": (parse_bool, False),
         "allow_private_addresses": (parse_bool, False),
-        "max_inbox_backlog": (parse_backlog, DEFAULT_MAX_INBOX_BACKLOG),
+        "max_inbox_backlog": (parse_count(1, 10_000_000), DEFAULT_MAX_INBOX_BACKLOG),
     },
     "database": {
         "url": (parse_database_url, "sqlite:///maillage.sqlite3"),
@@ -95,6 +97,24 @@ SCHEMA: dict[str, dict[str, tuple[Parser, Any]]] = {
     "coordination": {
         "allow": (parse_actor_refs, []),
         "digest_days": (parse_days, 7),
+    },
+    "limits": {
+        "login_window_minutes": (parse_count(1, 1440), 15),
+        "login_slow_after": (parse_count(1, 1000), 5),
+        "login_delay_seconds": (parse_count(1, 3600), 2),
+        "login_lock_account_after": (parse_count(1, 1000), 10),
+        "login_lock_address_after": (parse_count(1, 100_000), 30),
+        "login_lock_minutes": (parse_count(1, 1440), 15),
+        "trusted_proxies": (parse_networks, []),
+        "inbox_host_per_minute": (parse_count(1, 1_000_000), 6000),
+        "inbox_host_burst": (parse_count(1, 1_000_000), 6000),
+        "inbox_actor_per_minute": (parse_count(1, 1_000_000), 600),
+        "inbox_actor_burst": (parse_count(1, 1_000_000), 600),
+        "key_refetch_seconds": (parse_count(1, 86_400), 60),
+        "fetches_per_host": (parse_count(1, 100), 4),
+        "needs_per_hour": (parse_count(1, 10_000), 10),
+        "comments_per_hour": (parse_count(1, 10_000), 60),
+        "offers_per_hour": (parse_count(1, 10_000), 10),
     },
 }
 
@@ -141,9 +161,21 @@ def parse_config(
                 values[section][key] = None if value is None else parser(value, data_dir)
             except ValueError as exc:
                 problems.append(f"{section}.{key}: {exc}")
+    problems += _limits_problems(values.get("limits", {}))
     if problems:
         raise ConfigError(problems)
     return _build(values, data_dir)
+
+
+def _limits_problems(limits: Mapping[str, Any]) -> list[str]:
+    """Login limits must slow down before they lock, or the slow-down never shows."""
+    slow, lock = limits.get("login_slow_after"), limits.get("login_lock_account_after")
+    if isinstance(slow, int) and isinstance(lock, int) and slow >= lock:
+        return [
+            f"limits.login_slow_after: must be below limits.login_lock_account_after ({lock}); "
+            f"got {slow}"
+        ]
+    return []
 
 
 def _merge(
@@ -213,6 +245,7 @@ def _build(values: dict[str, dict[str, Any]], data_dir: Path) -> InstanceConfig:
         open_data=OpenDataConfig(**values["open_data"]),
         map=MapConfig(**values["map"]),
         coordination=CoordinationConfig(**values["coordination"]),
+        limits=LimitsConfig(**values["limits"]),
     )
 
 

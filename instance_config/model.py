@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -167,6 +168,53 @@ class HttpConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    """Abuse limits: login throttling, inbox rates, fetch concurrency, posting per hour.
+
+    Defaults let a busy real territory through untouched (and the inbox benchmark, which
+    sends thousands of activities a second from a few actors on one host).
+    """
+
+    #: failed logins counted per login name and per client address within this window
+    login_window_minutes: int = 15
+    #: after this many failures for a login name, each attempt must wait...
+    login_slow_after: int = 5
+    #: ...this many seconds, doubled with each further failure
+    login_delay_seconds: int = 2
+    #: failures for a login name that lock it
+    login_lock_account_after: int = 10
+    #: failures from one client address (any login names) that lock the address
+    login_lock_address_after: int = 30
+    #: how long a lock lasts
+    login_lock_minutes: int = 15
+    #: reverse proxies (addresses or networks) whose X-Forwarded-For last hop is the
+    #: client address; empty: the TCP peer is the client
+    trusted_proxies: tuple[str, ...] = ()
+    #: activities accepted per minute from one remote host (the signer's), and its burst
+    inbox_host_per_minute: int = 6000
+    inbox_host_burst: int = 6000
+    #: activities accepted per minute from one remote actor, and its burst
+    inbox_actor_per_minute: int = 600
+    inbox_actor_burst: int = 600
+    #: a remote actor's key is refetched (after a signature failed) at most once per this
+    key_refetch_seconds: int = 60
+    #: outbound fetches in flight at once towards one remote host
+    fetches_per_host: int = 4
+    #: what one resident may post from the pages and apps, per hour
+    needs_per_hour: int = 10
+    comments_per_hour: int = 60
+    offers_per_hour: int = 10
+
+    def is_trusted_proxy(self, address: str) -> bool:
+        """Whether a TCP peer is one of the trusted reverse proxies."""
+        try:
+            peer = ip_address(address)
+        except ValueError:
+            return False
+        return any(peer in ip_network(rule, strict=False) for rule in self.trusted_proxies)
+
+
+@dataclass(frozen=True, slots=True)
 class InstanceConfig:
     """Everything a node needs to run, validated once at start-up."""
 
@@ -180,3 +228,4 @@ class InstanceConfig:
     open_data: OpenDataConfig = OpenDataConfig()
     map: MapConfig = MapConfig()
     coordination: CoordinationConfig = CoordinationConfig()
+    limits: LimitsConfig = LimitsConfig()

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 from functools import cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -301,14 +302,32 @@ def parse_days(value: Any, _data_dir: Path) -> int:
     return days
 
 
-def parse_backlog(value: Any, _data_dir: Path) -> int:
-    """A number of stored activities, at least 1 (the inbox answers 503 past it)."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"expected a number of activities; got {value!r}")
-    try:
-        count = int(value)
-    except ValueError:
-        raise ValueError(f"expected a number of activities; got {value!r}") from None
-    if count < 1:
-        raise ValueError(f"expected at least 1 activity; got {count}")
-    return count
+def parse_count(low: int, high: int) -> Callable[[Any, Path], int]:
+    """A parser for a whole number from `low` to `high` (a count, a rate, a duration)."""
+
+    def parse(value: Any, _data_dir: Path) -> int:
+        expected = f"expected a whole number from {low} to {high}"
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError(f"{expected}; got {value!r}")
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"{expected}; got {value!r}") from None
+        if not low <= number <= high:
+            raise ValueError(f"{expected}; got {number}")
+        return number
+
+    return parse
+
+
+def parse_networks(value: Any, _data_dir: Path) -> tuple[str, ...]:
+    """IP addresses or networks such as 127.0.0.1, ::1 or 10.0.0.0/8, normalised."""
+    networks = []
+    for item in _string_list(value):
+        try:
+            networks.append(str(ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(
+                f"expected IP addresses or networks like 127.0.0.1 or 10.0.0.0/8; got {item!r}"
+            ) from None
+    return tuple(networks)

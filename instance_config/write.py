@@ -19,7 +19,7 @@ def _toml_list(values: tuple[str, ...]) -> str:
 def render_config_toml(config: InstanceConfig, database_url: str) -> str:
     """The text of maillage.toml for a configuration; `database_url` is written as given
     (relative SQLite paths stay relative, so the data directory can be moved)."""
-    t, f = config.territory, config.federation
+    t, f, lim = config.territory, config.federation, config.limits
     boundary = '# boundary = "boundary.geojson"'
     if t.boundary:
         relative = (
@@ -82,4 +82,31 @@ tile_attribution = {_toml_string(config.map.tile_attribution)}
 # this node) and an admin accepts on the admin page
 allow = {_toml_list(config.coordination.allow)}
 digest_days = {config.coordination.digest_days}   # days between digests; 0: only on command
+
+[limits]
+# Logins: failures are counted per login name and per client address over a window; after
+# login_slow_after failures a login name must wait login_delay_seconds (doubled with each
+# further failure) between attempts, and it is locked after login_lock_account_after
+# failures, an address after login_lock_address_after (residents are told when to retry).
+login_window_minutes = {lim.login_window_minutes}
+login_slow_after = {lim.login_slow_after}
+login_delay_seconds = {lim.login_delay_seconds}
+login_lock_account_after = {lim.login_lock_account_after}
+login_lock_address_after = {lim.login_lock_address_after}
+login_lock_minutes = {lim.login_lock_minutes}
+# behind a reverse proxy, its addresses (or networks): the last X-Forwarded-For hop it adds is
+# then the client address, e.g. ["127.0.0.1", "::1"]; empty: the TCP peer is the client
+trusted_proxies = {_toml_list(lim.trusted_proxies)}
+# Inbox: activities per minute (and burst) from one remote host and from one remote actor;
+# above them the inbox answers 429 with Retry-After (senders retry later)
+inbox_host_per_minute = {lim.inbox_host_per_minute}
+inbox_host_burst = {lim.inbox_host_burst}
+inbox_actor_per_minute = {lim.inbox_actor_per_minute}
+inbox_actor_burst = {lim.inbox_actor_burst}
+key_refetch_seconds = {lim.key_refetch_seconds}   # one refetch of an actor's key per this
+fetches_per_host = {lim.fetches_per_host}   # outbound fetches in flight at once per remote host
+# what one resident may post per hour (pages and apps); above it: 429 and when to retry
+needs_per_hour = {lim.needs_per_hour}
+comments_per_hour = {lim.comments_per_hour}
+offers_per_hour = {lim.offers_per_hour}
 """

@@ -1,7 +1,8 @@
 """The inbox pipeline of DESIGN.md, one readable function, each step a small function:
 
-backlog -> size -> parse -> domain policy (config lists, then the node's blocks) -> signature ->
-signer owns actor -> JSON-LD -> origins -> links -> dedupe -> store.
+backlog -> size -> parse -> domain policy (config lists, then the node's blocks) -> signature
+header -> rate per host -> signature -> signer owns actor -> rate per actor -> JSON-LD ->
+origins -> links -> dedupe -> store.
 The caller answers 202 once `receive` returns; effects are applied later by the worker.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 from pyld.jsonld import JsonLdError  # type: ignore[import-untyped]
 
 from federation.domain_policy import suspends
+from federation.limits import InboxLimits, RateLimiter, retry_after_seconds
 from federation.ports import ActorKey, DomainPolicy, InboxStore, KeyResolver, ReceivedActivity
 from instance_config import FederationConfig
 from protocols.activitystreams import host_of, id_of, ids_of, origin_of, type_of
@@ -63,6 +65,17 @@ class InboxBusy(InboxRefused):
         self.retry_after = RETRY_BUSY_AFTER_SECONDS
 
 
+class RateLimited(InboxRefused):
+    """Too many activities from one remote host or actor: 429, retry after `retry_after`
+    seconds; `scope` (host or actor) and `key` say who was limited."""
+
+    def __init__(self, scope: str, key: str, retry_after: int) -> None:
+        super().__init__(429, f"too many activities from this {scope}; retry in {retry_after} s")
+        self.scope = scope
+        self.key = key
+        self.retry_after = retry_after
+
+
 class KeyUnavailable(InboxRefused):
     """The signing key cannot be had (its actor is gone, or its server does not answer)."""
 
@@ -105,9 +118,11 @@ async def receive(
     store: InboxStore,
     now: datetime,
     domains: DomainPolicy | None = None,
+    limits: InboxLimits | None = None,
 ) -> Receipt:
-    """Authenticate an inbox POST and store its activity, or raise InboxRefused (or
-    InboxDropped for a report that the actor's domain may not send)."""
+    """Authenticate an inbox POST and store its activity, or raise InboxRefused (InboxBusy
+    while the backlog is full, RateLimited past `limits`; or InboxDropped for a report that
+    the actor's domain may not send)."""
     check_backlog(store, policy)
     check_size(request.body)
     document = parse_activity(request.body)
@@ -116,6 +131,8 @@ async def receive(
     check_reports_allowed(document, domains)
     signature = read_request_signature(request, now)
     check_domain(signature.key_id, policy, domains)
+    if limits is not None:
+        check_rate(limits.hosts, "host", host_of(signature.key_id))
     try:
         key = await verified_key(signature, keys)
     except KeyUnavailable:
@@ -126,6 +143,8 @@ async def receive(
             raise InboxSkipped("Delete of an actor this node cannot know any more") from None
         raise
     check_signer_is_actor(key, actor)
+    if limits is not None:
+        check_rate(limits.actors, "actor", key.owner)
     document = read_jsonld(document)  # after authentication: pyld costs milliseconds
     check_origins(document)
     keep_web_links(document, allow_http=policy.allow_private_addresses)
@@ -208,6 +227,14 @@ def check_domain(uri: str, policy: FederationConfig, domains: DomainPolicy | Non
         raise InboxRefused(403, f"domain {domain} is not allowed to federate with this node")
     if suspends(domains, domain):
         raise InboxRefused(403, f"domain {domain} is suspended by this node's moderation")
+
+
+def check_rate(limiter: RateLimiter, scope: str, key: str) -> None:
+    """Charge one activity to the host or actor; past its rate, RateLimited (429): before
+    the signature for hosts, so a flood costs no key fetch and no verification."""
+    wait = limiter.charge(key)
+    if wait > 0:
+        raise RateLimited(scope, key, retry_after_seconds(wait))
 
 
 def check_reports_allowed(document: dict[str, Any], domains: DomainPolicy | None) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from instance_config import InstanceConfig
 from node.convert.fediverse_html import period, readable_content, words
 from node.convert.objects import maillage_object
+from node.convert.status_words import count_in, label_in, status_words
 from node.storage.models import Evaluation, Experiment, ExperimentIndicator, Measurement
 from protocols.activitystreams import id_of, ids_of, origin_of
 from protocols.html import html_to_text, text_to_html
@@ -84,7 +85,7 @@ def replications_url(experiment_uri: str) -> str:
     return f"{experiment_uri}/replications"
 
 
-def status_line(state: str, indicator_count: int) -> str:
+def status_line(state: str, indicator_count: int, language: str = "fr") -> str:
     """The status line, the `summary` Mastodon shows under the title.
 
     >>> status_line("running", 3)
@@ -92,22 +93,28 @@ def status_line(state: str, indicator_count: int) -> str:
     >>> status_line("proposed", 1), status_line("paused", 0)
     ('Expérimentation · proposée · 1 indicateur', 'Expérimentation · en pause · aucun indicateur')
     """
+    said = status_words(language)
     if indicator_count == 0:
-        count = "aucun indicateur"
+        count = said["no_indicator"]
     else:
-        count = f"{indicator_count} indicateur{'s' if indicator_count > 1 else ''}"
-    return f"Expérimentation · {STATE_LABELS.get(state, state)} · {count}"
+        count = count_in(language, indicator_count, said["indicator"], said["indicators"])
+    return f"{said['experiment']} · {label_in(language, STATE_LABELS.get(state, state))} · {count}"
 
 
-def evaluation_status_line(outcome: str, recommendation: str) -> str:
+def evaluation_status_line(outcome: str, recommendation: str, language: str = "fr") -> str:
     """The summary of an evaluation.
 
     >>> evaluation_status_line("success", "generalise")
     'Évaluation · succès · recommandation : généraliser'
     """
-    return (
-        f"Évaluation · {OUTCOME_LABELS.get(outcome, outcome)} · recommandation : "
-        f"{RECOMMENDATION_LABELS.get(recommendation, recommendation)}"
+    said = status_words(language)
+    advice = label_in(language, RECOMMENDATION_LABELS.get(recommendation, recommendation))
+    return " · ".join(
+        (
+            said["evaluation"],
+            label_in(language, OUTCOME_LABELS.get(outcome, outcome)),
+            said["recommendation"].format(value=advice),
+        )
     )
 
 
@@ -211,7 +218,7 @@ def experiment_to_as(
             (chosen["replicates"], experiment.derived_from),
             (chosen["adaptations"], " ".join(experiment.adaptations.split())),
         ]
-    status = status_line(experiment.state, len(indicators))
+    status = status_line(experiment.state, len(indicators), language)
     content = readable_content(
         title=experiment.title,
         status=status,
@@ -244,8 +251,8 @@ def evaluation_to_as(
     """The Article of an evaluation: what it evaluates, outcome, recommendation, lessons."""
     language = config.territory.default_language
     lessons = [line.strip() for line in evaluation.lessons.splitlines() if line.strip()]
-    name = f"Évaluation : {experiment.title}"
-    status = evaluation_status_line(evaluation.outcome, evaluation.recommendation)
+    name = f"{status_words(language)['evaluation']}{words(language)['separator']}{experiment.title}"
+    status = evaluation_status_line(evaluation.outcome, evaluation.recommendation, language)
     content = readable_content(
         title=name,
         status=status,

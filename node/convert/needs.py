@@ -12,6 +12,7 @@ from instance_config import InstanceConfig
 from node.convert.fediverse_html import readable_content, words
 from node.convert.notes import iso
 from node.convert.objects import maillage_object, territory_uri
+from node.convert.status_words import count_in, label_in, status_words
 from node.storage.models import Need
 from protocols.html import text_to_html
 
@@ -76,9 +77,11 @@ def theme_tag(config: InstanceConfig, theme: str) -> dict[str, str]:
     }
 
 
-def circle_label(name: str) -> str:
+def circle_label(name: str, language: str = "fr") -> str:
     """A circle as named in a sentence: "Cercle Mobilités" stays, "Mobilités" becomes
-    "cercle Mobilités"."""
+    "cercle Mobilités" ("Mobilités circle" in English)."""
+    if language == "en":
+        return name if "circle" in name.lower() else f"{name} circle"
     return name if name.lower().startswith("cercle") else f"cercle {name}"
 
 
@@ -94,12 +97,15 @@ def author_fact(language: str, author_left: bool) -> list[tuple[str, str]]:
     return [(chosen["author"], chosen["former_resident"])] if author_left else []
 
 
-def need_summary(need: Need, supports: int, circle_name: str | None) -> str:
-    """ "Besoin · à trier · 12 soutiens"; a need in a circle names it."""
-    state = NEED_STATE_LABELS.get(need.state, need.state)
+def need_summary(need: Need, supports: int, circle_name: str | None, language: str = "fr") -> str:
+    """ "Besoin · à trier · 12 soutiens"; a need in a circle names it (in the territory's
+    language)."""
+    said = status_words(language)
+    state = label_in(language, NEED_STATE_LABELS.get(need.state, need.state))
     if need.state == "in_circle" and circle_name:
-        state = f"confié au {circle_label(circle_name)}"
-    return status_line("Besoin", state, count_label(supports, "soutien", "soutiens"))
+        state = said["in_circle"].format(circle=circle_label(circle_name, language))
+    supported = count_in(language, supports, said["support"], said["supports"])
+    return status_line(said["need"], state, supported)
 
 
 def need_to_as(
@@ -142,7 +148,7 @@ def need_to_as(
         body += f"<p><strong>{words(language)['answer']}</strong></p>{answer_html}"
     if need.place:
         extra["location"] = {"type": "Place", "name": need.place}
-    status = need_summary(need, supports, circle_name)
+    status = need_summary(need, supports, circle_name, language)
     facts = [
         (words(language)["place"], need.place),
         (words(language)["theme"], THEMES.get(need.theme, need.theme)),

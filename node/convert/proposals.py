@@ -8,8 +8,9 @@ from typing import Any
 
 from instance_config import InstanceConfig
 from node.convert.fediverse_html import readable_content, words
-from node.convert.needs import author_fact, circle_label, count_label, status_line, theme_tag
+from node.convert.needs import author_fact, circle_label, status_line, theme_tag
 from node.convert.objects import maillage_object
+from node.convert.status_words import count_in, label_in, status_words
 from node.storage.models import Amendment, Proposal
 from protocols.html import text_to_html
 
@@ -33,13 +34,16 @@ AMENDMENT_STATE_LABELS: dict[str, str] = {
 }
 
 
-def proposal_summary(proposal: Proposal, circle_name: str, needs: int) -> str:
-    """ "Proposition · en délibération · Cercle Mobilités · répond à 2 besoins"."""
+def proposal_summary(proposal: Proposal, circle_name: str, needs: int, language: str = "fr") -> str:
+    """ "Proposition · en délibération · Cercle Mobilités · répond à 2 besoins" (in the
+    territory's language)."""
+    said = status_words(language)
+    answered = count_in(language, needs, said["need_answered"], said["needs_answered"])
     return status_line(
-        "Proposition",
-        PROPOSAL_STATE_LABELS.get(proposal.state, proposal.state),
-        circle_label(circle_name),
-        f"répond à {count_label(needs, 'besoin', 'besoins')}" if needs else "",
+        said["proposal"],
+        label_in(language, PROPOSAL_STATE_LABELS.get(proposal.state, proposal.state)),
+        circle_label(circle_name, language),
+        said["answers"].format(count=answered) if needs else "",
     )
 
 
@@ -59,8 +63,8 @@ def proposal_to_as(
     (PROV: the proposal is derived from them). The written summary opens the text, since
     `summary` is the generated status line.
     """
-    status = proposal_summary(proposal, circle_name, len(need_uris))
     language = config.territory.default_language
+    status = proposal_summary(proposal, circle_name, len(need_uris), language)
     content = readable_content(
         title=proposal.title,
         status=status,

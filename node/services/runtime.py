@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.http import FederationClient
+from federation.limits import InboxLimits, TokenBuckets
 from instance_config import InstanceConfig
 from node.services.federation.remote_actors import RemoteActors
 from node.services.federation.signers import LocalSigners
+from node.services.limits.logins import LoginLimiter
+from node.services.limits.refusals import RefusalLog
 from node.services.moderation.policy import ModerationPolicy
 from node.storage.keyring import KeyRing
 
@@ -30,6 +33,12 @@ class Runtime:
     keyring: KeyRing
     signers: LocalSigners
     remote: RemoteActors
+    #: what the abuse limits refused, for the admin
+    refusals: RefusalLog
+    #: login throttling (pages, OAuth password grant, account deletion)
+    login_limits: LoginLimiter
+    #: the inbox's rates per remote host and actor (in this process's memory)
+    inbox_limits: InboxLimits
     #: domain blocks and sanctioned remote accounts, in memory (shared with the client)
     moderation: ModerationPolicy = field(default_factory=ModerationPolicy)
     #: called after an outbox entry is committed, so the delivery worker starts at once
@@ -46,6 +55,21 @@ def make_runtime(
     """Wire the shared objects together; `moderation` is the policy the client was given."""
     signers = LocalSigners(sessions, keyring, config)
     remote = RemoteActors(sessions, client, signers, config)
+    refusals = RefusalLog(sessions)
+    limits = config.limits
+    inbox_limits = InboxLimits(
+        hosts=TokenBuckets(limits.inbox_host_per_minute, limits.inbox_host_burst),
+        actors=TokenBuckets(limits.inbox_actor_per_minute, limits.inbox_actor_burst),
+    )
     return Runtime(
-        config, sessions, client, keyring, signers, remote, moderation or ModerationPolicy()
+        config,
+        sessions,
+        client,
+        keyring,
+        signers,
+        remote,
+        refusals,
+        LoginLimiter(sessions, config, refusals),
+        inbox_limits,
+        moderation or ModerationPolicy(),
     )

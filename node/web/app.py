@@ -31,6 +31,7 @@ from node.storage.group_commit import GroupCommitter
 from node.storage.inbox import SqlInbox
 from node.storage.keyring import KeyRing
 from node.storage.outbox import SqlDeliveryStore
+from node.storage.write_stamp import WriteStamp
 from node.web.auth import session_middleware
 from node.web.client_api import ROUTE_TABLES as CLIENT_API_ROUTES
 from node.web.client_api.base import api_limits_key, client_api_middleware
@@ -48,6 +49,7 @@ from node.web.keys import (
     templates_key,
     watched_workers_key,
 )
+from node.web.read_cache import ReadCache, read_cache_key
 from node.web.render import STATIC_DIR, make_templates
 from node.web.routes import (
     account,
@@ -76,6 +78,11 @@ from node.web.routes import (
     remote_decisions,
     wellknown,
 )
+from node.web.security_headers import (
+    add_security_headers,
+    security_headers,
+    security_headers_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +104,8 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
     app[keyring_key] = KeyRing()
     app[api_limits_key] = ApiRateLimits()
     app[templates_key] = make_templates(config.territory.zone)
+    app[security_headers_key] = security_headers(config)
+    app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_federation)
     if workers:
@@ -136,9 +145,11 @@ def create_app(config: InstanceConfig, *, workers: bool = True) -> web.Applicati
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    """Open the engine at start-up and dispose of it at shutdown (after in-flight requests)."""
+    """Open the engine at start-up and dispose of it at shutdown (after in-flight requests);
+    what is read most is kept until something is written through it."""
     engine = make_engine(app[config_key].database.url)
     app[engine_key] = engine
+    app[read_cache_key] = ReadCache(WriteStamp().watch(engine))
     app[sessions_key] = make_sessionmaker(engine)
     yield
     await engine.dispose()
@@ -180,6 +191,10 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     )
     app[delivery_worker_key] = delivery
     yield
+    try:
+        await runtime.refusals.flush()  # what was counted since the last write
+    except Exception:  # shutting down: say it, do not hide the rest of the shutdown
+        log.exception("refusal counts not written at shutdown")
     await client.close()
 
 
@@ -206,6 +221,22 @@ def _moderation_refresh(runtime: Runtime) -> PeriodicJob:
         lambda: runtime.moderation.refresh(runtime.sessions),
         every_seconds=REFRESH_SECONDS,
     )
+
+
+#: how often the refusal counts are written and old login counters dropped
+LIMITS_EVERY_SECONDS = 10.0
+
+
+def _limits_upkeep(runtime: Runtime) -> PeriodicJob:
+    """The refusals counted in memory reach the database (the admin page, other processes);
+    login counters whose window and lock are over go."""
+
+    async def upkeep() -> None:
+        await runtime.refusals.flush()
+        await runtime.refusals.prune()
+        await runtime.login_limits.prune()
+
+    return PeriodicJob("limits", upkeep, every_seconds=LIMITS_EVERY_SECONDS)
 
 
 def _decision_clock(runtime: Runtime) -> PeriodicJob:
@@ -257,6 +288,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         app[delivery_worker_key],
         _decision_clock(app[runtime_key]),
         _moderation_refresh(app[runtime_key]),
+        _limits_upkeep(app[runtime_key]),
         backfill,
         *_coordinator_jobs(app[runtime_key]),
     )

@@ -1,12 +1,14 @@
 """Browser sessions and CSRF protection for the pages; ActivityPub endpoints never see cookies.
 
 Every unsafe request from a browser (a form) must carry the session's CSRF token, or, before
-login, the token of the `csrf` cookie (double submit).
+login, the token of the `csrf` cookie (double submit). In depth, one whose browser says it
+comes from another site (`Origin`, `Sec-Fetch-Site`) is refused before its form is read.
 """
 
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -45,6 +47,31 @@ def _is_federation(request: web.Request) -> bool:
     )
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin_of(url: str) -> str:
+    """`scheme://host[:port]` as a browser writes it in `Origin` (no default port)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = "" if parts.port in (None, _DEFAULT_PORTS.get(scheme)) else f":{parts.port}"
+    return f"{scheme}://{(parts.hostname or '').lower()}{port}"
+
+
+def _from_another_site(request: web.Request) -> bool:
+    """Whether the browser says this request was sent by a page of another site: its
+    `Origin` is neither the node's base URL nor the host it was sent to (a node reached as
+    localhost rather than 127.0.0.1 still takes its own forms), or its `Sec-Fetch-Site` says
+    so."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin not in (
+        _origin_of(request.app[config_key].node.base_url),
+        f"{request.scheme}://{request.host}",
+    ):
+        return True
+    return request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site")
+
+
 @web.middleware
 async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Attach the signed-in account and the CSRF token; refuse forms without the token."""
@@ -57,6 +84,8 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
         request[signed_in_key] = current
     request[csrf_key] = current.csrf_token if current else anonymous_csrf
     if request.method not in ("GET", "HEAD", "OPTIONS"):
+        if _from_another_site(request):
+            raise web.HTTPForbidden(text="Formulaire envoyé depuis un autre site : refusé.")
         if request.path in UPLOAD_PATHS:
             request = request.clone(client_max_size=UPLOAD_MAX_BYTES)
         form = await request.post()
@@ -64,13 +93,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
             raise web.HTTPForbidden(text="Formulaire expiré : rechargez la page et recommencez.")
     response = await handler(request)
     if current is None and ANONYMOUS_CSRF_COOKIE not in request.cookies:
-        response.set_cookie(
-            ANONYMOUS_CSRF_COOKIE,
-            anonymous_csrf,
-            httponly=True,
-            samesite="Lax",
-            secure=request.app[config_key].node.base_url.startswith("https://"),
-        )
+        set_cookie(request, response, ANONYMOUS_CSRF_COOKIE, anonymous_csrf)
     return response
 
 
@@ -91,13 +114,25 @@ def require_role(request: web.Request, *roles: Role) -> SignedIn:
     return current
 
 
-def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
-    """The session cookie: HttpOnly, SameSite=Lax, Secure on https nodes."""
+def set_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    max_age: int | None = None,
+) -> None:
+    """A cookie of the node's sessions: HttpOnly (no script reads it), SameSite=Lax (not sent
+    with another site's form posts), and Secure on https nodes."""
     response.set_cookie(
-        SESSION_COOKIE,
-        token,
+        name,
+        value,
+        max_age=max_age,
         httponly=True,
         samesite="Lax",
-        max_age=30 * 24 * 3600,
         secure=request.app[config_key].node.base_url.startswith("https://"),
     )
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure on https nodes."""
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=30 * 24 * 3600)

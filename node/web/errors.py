@@ -8,13 +8,15 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from node.domain.texts import FilledText
+from node.services.limits.posting import PostingLimited
 from node.web.negotiation import json_body, wants_activitypub
 from node.web.render import render
 
 log = logging.getLogger(__name__)
 
 _MACHINE_PREFIXES = ("/.well-known/", "/nodeinfo/", "/inbox", "/healthz")
-_TITLES = {400: "Requête incorrecte", 404: "Page introuvable"}
+_TITLES = {400: "Requête incorrecte", 404: "Page introuvable", 429: "Trop de demandes"}
 
 
 def _for_machines(request: web.Request) -> bool:
@@ -36,6 +38,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         return _error_response(request, exc.status, exc.text or exc.reason, exc.headers)
+    except PostingLimited as exc:  # a form without a place for it: the error page says when
+        return _error_response(request, 429, exc.message, {"Retry-After": str(exc.retry_after)})
     except Exception:
         log.exception("unhandled error", extra={"method": request.method, "path": request.path})
         return _error_response(
@@ -46,7 +50,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 def _error_response(
     request: web.Request, status: int, reason: str, headers: object
 ) -> web.StreamResponse:
-    reason = reason.removeprefix(f"{status}: ")
+    if not isinstance(reason, FilledText):  # str methods would lose its template
+        reason = reason.removeprefix(f"{status}: ")
     if _for_machines(request):
         response = web.Response(
             status=status, body=json_body({"error": reason}), content_type="application/json"

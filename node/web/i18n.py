@@ -14,6 +14,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from node.domain.texts import FilledText
+
 Translate = Callable[[str], str]
 
 SUPPORTED = ("fr", "en")
@@ -32,11 +34,18 @@ def english() -> dict[str, str]:
 
 
 def translator(language: str) -> Translate:
-    """The `_()` function for a language: English looks texts up, French returns them."""
-    if language == "en":
-        catalogue = english()
-        return lambda text: catalogue.get(text, text)
-    return lambda text: text
+    """The `_()` function for a language: English looks texts up, French returns them; a
+    FilledText is looked up by its template, then filled."""
+    if language != "en":
+        return lambda text: text
+    catalogue = english()
+
+    def translate(text: str) -> str:
+        if isinstance(text, FilledText):
+            return catalogue.get(text.template, text.template) % text.values
+        return catalogue.get(text, text)
+
+    return translate
 
 
 def choose_language(request: web.Request, default: str) -> str:

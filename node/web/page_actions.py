@@ -1,6 +1,6 @@
 """One action of an object's page (support, comment, triage, a lifecycle step...): read the
 form, call the service, then go back to the page; problems come back on the page, next to
-their field (400) or as a refusal (403), never as a 500."""
+their field (400), as a refusal (403) or as a limit reached (429), never as a 500."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from node.domain.forms import Form, FormInvalid
+from node.services.limits.posting import PostingLimited
 from node.services.participation.needs import NotAllowed, ParticipationError
+from node.web.limits import retry_after
 
 Action = Callable[[Form], Awaitable[object]]
 
@@ -44,6 +46,8 @@ async def run_page_action(
         await read(Form(data))
     except FormInvalid as exc:
         return await page(request, status=400, errors=exc.errors, values=data)
+    except PostingLimited as exc:
+        return retry_after(await page(request, status=429, error=exc.message), exc.retry_after)
     except NotAllowed as exc:
         return await page(request, status=403, error=exc.message)
     except ParticipationError as exc:

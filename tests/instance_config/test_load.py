@@ -205,3 +205,47 @@ def test_unreadable_or_invalid_file_says_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "maillage.toml").write_text("[node\nbase_url=")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(tmp_path, {})
+
+
+def test_limits_have_defaults_env_overrides_and_checked_values(tmp_path: Path) -> None:
+    limits = parse_config(MINIMAL, tmp_path, {}).limits
+    assert (limits.login_lock_account_after, limits.login_lock_address_after) == (10, 30)
+    assert limits.trusted_proxies == () and not limits.is_trusted_proxy("127.0.0.1")
+    environ = {
+        "MAILLAGE_LIMITS_NEEDS_PER_HOUR": "3",
+        "MAILLAGE_LIMITS_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8",
+    }
+    limits = parse_config(MINIMAL, tmp_path, environ).limits
+    assert limits.needs_per_hour == 3
+    assert limits.is_trusted_proxy("10.1.2.3") and not limits.is_trusted_proxy("192.0.2.1")
+    assert not limits.is_trusted_proxy("not an address")
+    with pytest.raises(ConfigError) as refused:
+        parse_config(
+            {
+                **MINIMAL,
+                "limits": {
+                    "needs_per_hour": 0,
+                    "trusted_proxies": ["proxy.example"],
+                    "login_slow_after": 12,
+                    "fetches_per_host": "many",
+                },
+            },
+            tmp_path,
+            {},
+        )
+    text = str(refused.value)
+    assert "limits.needs_per_hour: expected a whole number from 1 to 10000; got 0" in text
+    assert "limits.trusted_proxies: expected IP addresses or networks" in text
+    assert "limits.fetches_per_host: expected a whole number" in text
+    with pytest.raises(ConfigError, match=r"must be below limits\.login_lock_account_after"):
+        parse_config({**MINIMAL, "limits": {"login_slow_after": 12}}, tmp_path, {})
+
+
+def test_written_limits_load_back_identically(tmp_path: Path) -> None:
+    config = parse_config(
+        {**MINIMAL, "limits": {"trusted_proxies": ["::1"], "comments_per_hour": 5}}, tmp_path, {}
+    )
+    text = render_config_toml(config, "sqlite:///maillage.sqlite3")
+    assert "[limits]" in text and "login_lock_minutes = 15" in text
+    (tmp_path / "maillage.toml").write_text(text)
+    assert load_config(tmp_path, {}).limits == config.limits

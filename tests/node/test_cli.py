@@ -273,3 +273,18 @@ def test_init_on_postgresql(tmp_path: Path, postgres_server) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert run_maillage("check", "--data", str(data)).returncode == 0
+
+
+def test_init_writes_the_limits_and_check_refuses_bad_ones(tmp_path: Path) -> None:
+    data = tmp_path / "limits"
+    result = run_maillage("init", "--data", str(data), "--base-url", "http://127.0.0.1:8097")
+    assert result.returncode == 0, result.stderr
+    toml = data / "maillage.toml"
+    text = toml.read_text()
+    assert "[limits]" in text and "login_lock_account_after = 10" in text
+    assert run_maillage("check", "--data", str(data)).returncode == 0
+    toml.write_text(text.replace("needs_per_hour = 10", "needs_per_hour = -1"))
+    result = run_maillage("check", "--data", str(data))
+    assert result.returncode == 2
+    assert "limits.needs_per_hour: expected a whole number from 1 to 10000; got -1" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -5,7 +5,8 @@ endpoint: a route added later is then covered (or reported) without editing the 
 - `example_path(resource)`: a concrete path that the route matches (ids made up);
 - `unsafe_links(page)`: the href/src/action... values of a page whose scheme is not http(s)
   or mailto, read as a browser reads them (html.parser, leading blanks and tabs ignored);
-- `crawl(client, seeds)`: GET pages and follow their links within the node, bounded.
+- `crawl(client, seeds)`: GET pages and follow their links within the node, bounded; the
+  headers of every answer are kept.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -29,7 +31,7 @@ LINK_ATTRIBUTES = frozenset(
 #: Schemes a page may link to (mailto: in sanitised content).
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 #: Values made up to fill a route's parameters, tried in this order.
-_PARAMETER_VALUES = ("0" * 26, "places", "territoire", "2026-01-01", "x")
+_PARAMETER_VALUES = ("0" * 26, "places", "territoire", "2026-01-01", "x", "2.1", "entries", "csv")
 # What a browser drops before reading a URL: leading and trailing C0 controls and spaces, and
 # tabs and newlines anywhere (WHATWG URL parser).
 _EDGES = "".join(chr(c) for c in range(0x21))
@@ -108,11 +110,13 @@ def unsafe_links(page: str) -> list[str]:
 
 @dataclass
 class Crawl:
-    """What a crawl saw: the pages by route, and problems (5xx, unsafe links) by path."""
+    """What a crawl saw: the pages by route, problems (5xx, unsafe links) and every answer's
+    headers by path."""
 
     visited: dict[str, list[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     pages: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def _local(url: str, base_url: str) -> str | None:
@@ -162,6 +166,7 @@ async def crawl(
             path, headers=headers or {"Accept": "text/html"}, allow_redirects=False
         )
         raw = await response.read()  # downloads (a zip) are not text
+        result.headers[path] = response.headers
         if response.status >= 500:
             result.problems.append(f"{path}: {response.status}")
         location = response.headers.get("Location")

@@ -35,7 +35,7 @@ from node.convert.offers import addressed_territories
 from node.convert.urls import actor_id
 from node.domain.actors import FORMER_RESIDENT, Role
 from node.services.accounts.members import ROLE_LABELS
-from node.services.accounts.passwords import verify_password
+from node.services.accounts.passwords import password_matches
 from node.services.accounts.sessions import end_all_sessions
 from node.services.federation.following import territory_actor
 from node.services.federation.outbox import follower_uris, inboxes_for
@@ -79,16 +79,23 @@ class DeletionRefused(ValueError):
     """The account cannot be deleted now; the message (French) says why and what to do."""
 
 
-async def delete_account(runtime: Runtime, account_id: str, password: str) -> None:
+async def delete_account(
+    runtime: Runtime, account_id: str, password: str, address: str = ""
+) -> None:
     """Delete the account after checking its password (see the module's docstring for what
-    goes and what stays); the activities are logged in the same transaction, then sent."""
+    goes and what stays); the activities are logged in the same transaction, then sent.
+    The check goes through the login limits, as a login from `address` would (a stolen
+    session must not make it a way to guess the password)."""
     async with runtime.sessions() as session:
         account = await session.get(Account, account_id)
         if account is None or account.deleted_at is not None:
             raise DeletionRefused(ALREADY_DELETED)
-        stored_hash = account.password_hash
-    if not verify_password(stored_hash, password):
+        stored_hash, username = account.password_hash, account.username
+    await runtime.login_limits.check(username, address)
+    if not password_matches(stored_hash, password):
+        await runtime.login_limits.failed(username, address)
         raise DeletionRefused(NOT_CONFIRMED)
+    await runtime.login_limits.succeeded(username)
     async with runtime.sessions.begin() as session:
         account = await session.get(Account, account_id, with_for_update=True)
         if account is None or account.deleted_at is not None:

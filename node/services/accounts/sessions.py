@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from node.services.accounts.passwords import hash_password, verify_password
+from node.services.accounts.passwords import hash_password, password_matches, verify_password
+from node.services.limits.logins import LoginLimiter
 from node.services.moderation.visibility import active_suspension
 from node.storage.actors import get_account_by_username
 from node.storage.base import utcnow
@@ -22,6 +23,10 @@ MIN_PASSWORD_LENGTH = 10
 
 class AccountError(ValueError):
     """A login or password change refused; the message is shown to the person."""
+
+
+class WrongCredentials(AccountError):
+    """An unknown login name or a wrong password: one answer for both."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,27 +42,71 @@ def _hash(token: str) -> str:
 
 
 async def log_in(
-    sessions: async_sessionmaker[AsyncSession], username: str, password: str
+    sessions: async_sessionmaker[AsyncSession],
+    username: str,
+    password: str,
+    *,
+    replacing: str | None = None,
+    limiter: LoginLimiter | None = None,
+    address: str = "",
 ) -> tuple[str, Account]:
-    """Check the credentials and open a session; returns the cookie token and the account."""
+    """Check the credentials and open a session; returns the cookie token and the account.
+
+    The session is always new (a token planted in the browser beforehand is never the one
+    signed in: no session fixation), and the browser's previous session, `replacing`, ends.
+    The limiter may refuse before any check (LoginThrottled); failures are counted for the
+    login name and the client `address`, a success clears the login name's. Without a
+    limiter: only for a password its owner has just chosen (joining, a reset link)."""
+    if limiter is None:
+        return await _open_session(sessions, username, password, replacing)
+    await limiter.check(username, address)
+    try:
+        opened = await _open_session(sessions, username, password, replacing)
+    except WrongCredentials:
+        await limiter.failed(username, address)
+        raise
+    await limiter.succeeded(username)
+    return opened
+
+
+async def _open_session(
+    sessions: async_sessionmaker[AsyncSession],
+    username: str,
+    password: str,
+    replacing: str | None,
+) -> tuple[str, Account]:
+    """Check the credentials and open a session; an unknown login name costs the same
+    password check as a known one and gets the same answer."""
     async with sessions.begin() as session:
         account = await get_account_by_username(session, username.strip())
-        if account is None or not verify_password(account.password_hash, password):
-            raise AccountError("Identifiant ou mot de passe incorrect.")
+        if not password_matches(account.password_hash if account else None, password):
+            raise WrongCredentials("Identifiant ou mot de passe incorrect.")
+        assert account is not None
         suspension = await active_suspension(session, account.id)
         if suspension is not None:
             raise AccountError(f"Votre compte est suspendu par la modération : {suspension.reason}")
-        token = secrets.token_urlsafe(32)
-        session.add(
-            WebSession(
-                token_hash=_hash(token),
-                account_id=account.id,
-                csrf_token=secrets.token_urlsafe(24),
-                expires_at=utcnow() + SESSION_LIFETIME,
+        if replacing:
+            await session.execute(
+                delete(WebSession).where(WebSession.token_hash == _hash(replacing))
             )
-        )
+        token = open_session(session, account.id)
         account.last_seen_at = utcnow()
     return token, account
+
+
+def open_session(session: AsyncSession, account_id: str) -> str:
+    """Add a new browser session for an account, with its own CSRF token; returns the cookie
+    token (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            token_hash=_hash(token),
+            account_id=account_id,
+            csrf_token=secrets.token_urlsafe(24),
+            expires_at=utcnow() + SESSION_LIFETIME,
+        )
+    )
+    return token
 
 
 async def signed_in(sessions: async_sessionmaker[AsyncSession], token: str) -> SignedIn | None:
@@ -90,8 +139,13 @@ async def end_all_sessions(session: AsyncSession, account_id: str) -> None:
 
 async def change_password(
     sessions: async_sessionmaker[AsyncSession], account_id: str, current: str, new: str, repeat: str
-) -> None:
-    """Replace the password after checking the current one and the new one's strength."""
+) -> str:
+    """Replace the password after checking the current one and the new one's strength.
+
+    Every browser session of the account ends (one opened with the old password, elsewhere,
+    is logged out) and a new one opens for the browser making the change: its cookie token
+    is returned. The apps' OAuth tokens are kept, as Mastodon keeps them; the resident
+    revokes them on /account/apps."""
     if new != repeat:
         raise AccountError("Les deux nouveaux mots de passe diffèrent.")
     if len(new) < MIN_PASSWORD_LENGTH:
@@ -104,3 +158,5 @@ async def change_password(
             raise AccountError("Le nouveau mot de passe doit différer de l'actuel.")
         account.password_hash = hash_password(new)
         account.must_change_password = False
+        await end_all_sessions(session, account_id)
+        return open_session(session, account_id)

@@ -14,13 +14,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from node.domain.scopes import parse_scopes, within
-from node.services.accounts.passwords import verify_password
+from node.services.accounts.passwords import password_matches
 from node.services.client_api.apps import (
     app_redirect_uris,
     authenticated_app,
     secret_hash,
 )
-from node.services.client_api.errors import ApiError
+from node.services.client_api.errors import ApiError, too_many
+from node.services.limits.logins import LoginLimiter, LoginThrottled
 from node.services.moderation.visibility import active_suspension
 from node.storage.actors import get_account_by_username
 from node.storage.base import utcnow
@@ -188,14 +189,47 @@ async def password_grant(
     username: str,
     password: str,
     scope: str,
+    *,
+    limiter: LoginLimiter,
+    address: str,
 ) -> IssuedToken:
-    """A user token for a script that knows the resident's password."""
+    """A user token for a script that knows the resident's password; the login limits
+    apply (429 with when to retry), and an unknown login name costs what a known one does."""
+    try:
+        await limiter.check(username, address)
+    except LoginThrottled as throttled:
+        wait = throttled.retry_after
+        raise too_many(f"Too many failed logins: try again in {wait} seconds", wait) from None
+    try:
+        issued = await _password_token(
+            sessions, client_id, client_secret, username, password, scope
+        )
+    except _WrongCredentials:
+        await limiter.failed(username, address)
+        raise
+    await limiter.succeeded(username)
+    return issued
+
+
+class _WrongCredentials(ApiError):
+    """An unknown login name or a wrong password: one answer for both."""
+
+
+async def _password_token(
+    sessions: async_sessionmaker[AsyncSession],
+    client_id: str,
+    client_secret: str | None,
+    username: str,
+    password: str,
+    scope: str,
+) -> IssuedToken:
     async with sessions.begin() as session:
         app = await authenticated_app(session, client_id, client_secret)
         scopes = granted_scopes(scope, app)
         account = await get_account_by_username(session, username.strip())
-        if account is None or not verify_password(account.password_hash, password):
-            raise ApiError(400, "Invalid username or password", code="invalid_grant")
+        if not password_matches(account.password_hash if account else None, password):
+            raise _WrongCredentials(400, "Invalid username or password", code="invalid_grant")
+        assert account is not None
         suspension = await active_suspension(session, account.id)
         if suspension is not None:
             raise ApiError(

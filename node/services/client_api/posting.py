@@ -16,10 +16,11 @@ from node.convert.notes import iso, note_to_as, tombstone
 from node.convert.urls import actor_id, collection_url
 from node.domain.ids import new_id
 from node.services.client_api.accounts import person_of
-from node.services.client_api.errors import ApiError, not_found, unprocessable
+from node.services.client_api.errors import ApiError, not_found, too_many, unprocessable
 from node.services.client_api.statuses import StatusRow, status_by_id, status_by_uri
 from node.services.federation.announcements import mention_tags
 from node.services.federation.outbox import publish
+from node.services.limits.posting import PostingLimited, check_posting
 from node.services.participation.decisions import cast_vote
 from node.services.participation.needs import ParticipationError
 from node.services.participation.remote_decisions import answer_remote_decision
@@ -54,6 +55,10 @@ async def post_status(
     async with runtime.sessions.begin() as session:
         person = await person_of(session, account)
         author = actor_id(config, person)
+        try:
+            await check_posting(runtime, session, "comment", account, author)
+        except PostingLimited as limited:
+            raise too_many(limited.english, limited.retry_after) from None
         parent: StatusRow | None = None
         if in_reply_to_id:
             parent = await status_by_id(runtime, session, in_reply_to_id)

@@ -12,6 +12,7 @@ from urllib.parse import urldefrag
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.http import FederationClient, FetchError
+from federation.limits import TokenBuckets
 from federation.ports import ActorKey
 from instance_config import InstanceConfig
 from node.convert.remote_actors import InvalidActor, actor_from_as, keys_from_as
@@ -56,14 +57,19 @@ class RemoteActors:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         # Loaded keys by key id: every signed request needs one, so no database round trip.
         self._keys: dict[str, ActorKey] = {}
+        #: refetches of a key (after a signature failed) per actor document: one per
+        #: limits.key_refetch_seconds, so a stream of bad signatures is no fetch storm
+        self.refetches = TokenBuckets(60 / config.limits.key_refetch_seconds, 1)
 
     async def get_key(self, key_id: str, *, refresh: bool = False) -> ActorKey | None:
-        """The public key a signature names, or None when it cannot be had."""
-        if not refresh:
-            cached = await self.cached_key(key_id)
-            if cached is not None:
-                return cached
+        """The public key a signature names, or None when it cannot be had. A `refresh`
+        refetches at most once per limits.key_refetch_seconds per actor; sooner, the cached
+        key is given again."""
         document_url = urldefrag(key_id).url
+        if not refresh or self.refetches.charge(document_url) > 0:
+            cached = await self.cached_key(key_id)
+            if cached is not None or refresh:
+                return cached
         try:
             document = await self._fetch(document_url)
             if type_of(document) not in ACTOR_TYPES:

@@ -26,6 +26,7 @@ from node.domain.participation import NeedState, TransitionError, check_transiti
 from node.services.federation.following import territory_actor
 from node.services.federation.outbox import follower_uris, publish
 from node.services.federation.publishing import federate
+from node.services.limits.posting import check_posting
 from node.services.participation.circles import can_facilitate
 from node.services.participation.history import record_change
 from node.services.runtime import Runtime
@@ -159,6 +160,7 @@ async def submit_need(
     identifier = new_id()
     now = utcnow()
     async with runtime.sessions.begin() as session:
+        await check_posting(runtime, session, "need", account)
         need = Need(
             id=identifier,
             uri=f"{runtime.config.node.base_url}/needs/{identifier}",
@@ -295,6 +297,7 @@ async def post_comment(
     if person is None:
         raise ParticipationError(NO_PROFILE)
     author = actor_id(config, person)
+    await check_posting(runtime, session, "comment", account, author)
     territory = actor_id(config, await territory_actor(session))
     to, cc = [PUBLIC], [f"{territory}/followers", territory, *also_to]
     identifier = new_id()

@@ -25,6 +25,7 @@ from node.convert.offers import (
 from node.domain.ids import new_id
 from node.domain.participation import OfferState, TransitionError, check_transition
 from node.services.federation.publishing import federate, federate_deletion
+from node.services.limits.posting import check_posting
 from node.services.participation.history import history_of, record_change
 from node.services.runtime import Runtime
 from node.storage.base import utcnow
@@ -158,6 +159,7 @@ async def publish_offer(runtime: Runtime, account: Account, draft: OfferDraft) -
         if not set(draft.addressed_to) <= allowed:
             raise OfferError("Ce territoire ne fait pas partie des territoires suivis.")
         person = await person_of(session, account)
+        await check_posting(runtime, session, "offer", account)
         now, identifier = utcnow(), new_id()
         offer = Offer(
             id=identifier,

@@ -32,23 +32,52 @@ class ProposalRow:
     needs: int
 
 
+#: How many proposals the list shows on one page (older ones on the next pages).
+PROPOSALS_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalList:
+    """One page of the proposals list, and how many proposals match in all."""
+
+    rows: list[ProposalRow]
+    total: int
+    page: int
+    pages: int
+
+
 async def list_proposals(
-    sessions: async_sessionmaker[AsyncSession], *, theme: str = "", state: str = ""
-) -> list[ProposalRow]:
-    """Proposals, newest first, optionally of one theme and one state."""
-    query = (
-        select(Proposal, Circle, func.count(ProposalNeed.id))
-        .join(Circle, Circle.id == Proposal.circle_id)
-        .outerjoin(ProposalNeed, ProposalNeed.proposal_id == Proposal.id)
-        .group_by(Proposal.id, Circle.id)
-        .order_by(Proposal.created_at.desc(), Proposal.id.desc())
-    )
-    if theme:
-        query = query.where(Proposal.theme == theme)
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    theme: str = "",
+    state: str = "",
+    page: int = 1,
+) -> ProposalList:
+    """Proposals, newest first, optionally of one theme and one state, one page at a time
+    (the page costs the same whatever the number of proposals)."""
+    filters = [Proposal.theme == theme] if theme else []
     if state:
-        query = query.where(Proposal.state == state)
+        filters.append(Proposal.state == state)
+    needs = (
+        select(func.count(ProposalNeed.id))
+        .where(ProposalNeed.proposal_id == Proposal.id)
+        .scalar_subquery()
+    )
+    query = (
+        select(Proposal, Circle, needs)
+        .join(Circle, Circle.id == Proposal.circle_id)
+        .where(*filters)
+        .order_by(Proposal.created_at.desc(), Proposal.id.desc())
+        .limit(PROPOSALS_PAGE_SIZE)
+        .offset((page - 1) * PROPOSALS_PAGE_SIZE)
+    )
     async with sessions() as session:
-        return [ProposalRow(p, c, n) for p, c, n in await session.execute(query)]
+        total = int(
+            await session.scalar(select(func.count()).select_from(Proposal).where(*filters)) or 0
+        )
+        rows = [ProposalRow(p, c, n) for p, c, n in await session.execute(query)]
+    pages = max(1, -(-total // PROPOSALS_PAGE_SIZE))
+    return ProposalList(rows, total, page, pages)
 
 
 @dataclass(frozen=True, slots=True)

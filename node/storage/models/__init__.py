@@ -25,6 +25,7 @@ from node.storage.models.federation import (
     RemoteKey,
 )
 from node.storage.models.knowledge import Flow, Indicator, MapActor, Observation, Place
+from node.storage.models.limits import LoginThrottle, Refusal
 from node.storage.models.moderation import (
     AccountSanction,
     DomainBlock,
@@ -82,6 +83,7 @@ __all__ = [
     "InboxItem",
     "Indicator",
     "LocalActor",
+    "LoginThrottle",
     "MapActor",
     "Measurement",
     "Milestone",
@@ -100,6 +102,7 @@ __all__ = [
     "Proposal",
     "ProposalNeed",
     "Reaction",
+    "Refusal",
     "RemoteActor",
     "RemoteActorSanction",
     "RemoteKey",

@@ -17,6 +17,7 @@ from node.services.client_api.oauth import Bearer, bearer
 from node.storage.models import Account
 from node.web.client_api.rate_limits import ApiRateLimits
 from node.web.keys import config_key, sessions_key
+from node.web.limits import client_address
 from node.web.negotiation import json_body
 
 API_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/oauth/userinfo")
@@ -54,7 +55,9 @@ def api_error(error: ApiError) -> web.Response:
         body = {"error": error.code, "error_description": error.message}
     else:
         body = {"error": error.message}
-    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if error.status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if error.status == 401 else {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     return api_json(body, error.status, headers)
 
 
@@ -70,7 +73,7 @@ async def client_api_middleware(request: web.Request, handler: Handler) -> web.S
         sent = header[7:].strip() if header[:7].lower() == "bearer " else None
         found = await bearer(request.app[sessions_key], sent) if sent else None
         # per token, or per address for requests without a valid one (guessing included)
-        caller = f"token:{found.token.id}" if found else f"address:{request.remote}"
+        caller = f"token:{found.token.id}" if found else f"address:{client_address(request)}"
         allowance = request.app[api_limits_key].charge(caller)
         if not allowance.allowed:
             response = api_json({"error": "Too many requests"}, 429, allowance.headers())

@@ -24,8 +24,10 @@ from node.services.client_api.oauth import (
 from node.web.auth import current_account
 from node.web.client_api.base import ApiRoutes, api_error, api_json, token_of
 from node.web.client_api.params import read_params
-from node.web.keys import config_key, sessions_key
+from node.web.keys import config_key, runtime_key, sessions_key
+from node.web.limits import client_address
 from node.web.render import render
+from node.web.security_headers import allow_form_target
 
 routes = ApiRoutes()
 
@@ -147,6 +149,8 @@ async def token(request: web.Request) -> web.StreamResponse:
                 params.required("username"),
                 params.required("password"),
                 scope,
+                limiter=request.app[runtime_key].login_limits,
+                address=client_address(request),
             )
         elif grant == "client_credentials":
             issued = await client_credentials(sessions, client_id, secret, scope)
@@ -155,7 +159,7 @@ async def token(request: web.Request) -> web.StreamResponse:
                 400, "The authorization grant type is not supported", code="unsupported_grant_type"
             )
     except ApiError as error:
-        if error.code is None:  # a missing parameter: still an OAuth error shape
+        if error.code is None and error.status != 429:  # a missing parameter: OAuth's shape
             error = ApiError(400, error.message, code="invalid_request")
         return api_error(error)
     return api_json(_token_entity(issued))
@@ -218,6 +222,9 @@ async def authorize_page(request: web.Request) -> web.StreamResponse:
     if current is None or request.query.get("force_login") in ("true", "1"):
         raise web.HTTPFound(f"/login?{urlencode({'next': request.path_qs})}")
     fields["scope"] = scopes
+    redirect_uri = fields["redirect_uri"] or OOB
+    if redirect_uri != OOB:  # the answer redirects there: allowed by the page's form-action
+        allow_form_target(request, redirect_uri)
     return render(
         request,
         "oauth/authorize.html",

@@ -7,8 +7,10 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from node.services.accounts.sessions import AccountError, change_password, log_in, log_out
+from node.services.limits.logins import LoginThrottled
 from node.web.auth import SESSION_COOKIE, require_role, set_session_cookie
-from node.web.keys import sessions_key
+from node.web.keys import runtime_key, sessions_key
+from node.web.limits import client_address, retry_after
 from node.web.render import render
 
 routes = web.RouteTableDef()
@@ -41,8 +43,16 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     target = _safe_next(str(form.get("next", "/")))
     try:
         token, account = await log_in(
-            request.app[sessions_key], str(form.get("username", "")), str(form.get("password", ""))
+            request.app[sessions_key],
+            str(form.get("username", "")),
+            str(form.get("password", "")),
+            replacing=request.cookies.get(SESSION_COOKIE),
+            limiter=request.app[runtime_key].login_limits,
+            address=client_address(request),
         )
+    except LoginThrottled as exc:
+        page = render(request, "login.html", {"next": target, "error": exc.message}, status=429)
+        return retry_after(page, exc.retry_after)
     except AccountError as exc:
         return render(request, "login.html", {"next": target, "error": str(exc)}, status=400)
     response = web.HTTPFound("/account/password" if account.must_change_password else target)
@@ -72,11 +82,11 @@ async def password_get(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/account/password")
 async def password_post(request: web.Request) -> web.StreamResponse:
-    """Change the password."""
+    """Change the password: the account's other sessions end, this browser gets a new one."""
     current = require_role(request)
     form = await request.post()
     try:
-        await change_password(
+        token = await change_password(
             request.app[sessions_key],
             current.account.id,
             str(form.get("current", "")),
@@ -86,4 +96,6 @@ async def password_post(request: web.Request) -> web.StreamResponse:
     except AccountError as exc:
         context = {"forced": current.account.must_change_password, "error": str(exc)}
         return render(request, "password.html", context, status=400)
-    raise web.HTTPFound("/admin" if current.account.role == "admin" else "/")
+    response = web.HTTPFound("/admin" if current.account.role == "admin" else "/")
+    set_session_cookie(request, response, token)
+    raise response

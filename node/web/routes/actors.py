@@ -20,6 +20,7 @@ from node.services.participation.circles import circle_of_actor
 from node.storage.models import LocalActor
 from node.web.keys import config_key, keyring_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
+from node.web.read_cache import DOCUMENT_CACHE_CONTROL, DOCUMENT_MAX_AGE, cached
 from node.web.render import render
 from protocols.html import text_to_html
 
@@ -65,7 +66,20 @@ def _gone(request: web.Request, actor: LocalActor) -> web.Response | None:
 @routes.get("/actor")
 @routes.get("/actors/{name}")
 async def actor_get(request: web.Request) -> web.StreamResponse:
-    """The actor as ActivityPub JSON for fediverse servers, as a page for browsers."""
+    """The actor as ActivityPub JSON for fediverse servers (kept until the database changes,
+    with an ETag), as a page for browsers."""
+    if wants_activitypub(request):
+        return await cached(
+            request,
+            ("actor", request.path),
+            lambda: _actor_answer(request),
+            max_age=DOCUMENT_MAX_AGE,
+            cache_control=DOCUMENT_CACHE_CONTROL,
+        )
+    return await _actor_answer(request)
+
+
+async def _actor_answer(request: web.Request) -> web.StreamResponse:
     actor = await _require_actor(request)
     if (gone := _gone(request, actor)) is not None:
         return gone

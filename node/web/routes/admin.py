@@ -11,6 +11,7 @@ from node.services.federation.following import FollowError, answer_follow_reques
 from node.services.federation.overview import federation_overview
 from node.services.federation.remote_actors import LookupFailed
 from node.services.instance.directory import find_actor_of_kind
+from node.services.limits.refusals import KIND_LABELS
 from node.services.offline.link import link_report
 from node.services.pages.timeline import recent_local_notes
 from node.web.auth import require_role
@@ -100,3 +101,12 @@ async def follow_request_post(request: web.Request) -> web.StreamResponse:
     except FollowError as exc:
         return await _page(request, error=str(exc), status=400)
     raise web.HTTPFound("/admin?done=answered")
+
+
+@routes.get("/admin/refusals")
+async def refusals_get(request: web.Request) -> web.StreamResponse:
+    """What the abuse limits refused these last days: by kind, key, count and last time."""
+    require_role(request, Role.ADMIN)
+    totals = await request.app[runtime_key].refusals.recent()
+    context = {"totals": totals, "kinds": KIND_LABELS, "limits": request.app[config_key].limits}
+    return render(request, "refusals.html", context)

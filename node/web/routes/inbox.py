@@ -13,6 +13,7 @@ from federation.inbox.receive import (
     InboxRefused,
     InboxRequest,
     InboxSkipped,
+    RateLimited,
     receive,
 )
 from node.domain.actors import ActorKind
@@ -56,6 +57,7 @@ async def inbox_post(request: web.Request) -> web.StreamResponse:
             store=request.app[inbox_store_key],
             now=utcnow(),
             domains=runtime.moderation,
+            limits=runtime.inbox_limits,
         )
     except InboxDropped as dropped:
         log.info("inbox dropped", extra={"reason": dropped.reason})
@@ -65,6 +67,21 @@ async def inbox_post(request: web.Request) -> web.StreamResponse:
     except InboxSkipped as skipped:
         return web.Response(
             status=202, body=json_body({"ignored": skipped.reason}), content_type="application/json"
+        )
+    except RateLimited as limited:
+        runtime.refusals.note(f"inbox_{limited.scope}", limited.key)
+        return web.Response(
+            status=429,
+            body=json_body({"error": limited.reason}),
+            content_type="application/json",
+            headers={"Retry-After": str(limited.retry_after)},
+        )
+    except InboxBusy as busy:  # not logged one by one: a full backlog refuses every sender
+        return web.Response(
+            status=503,
+            body=json_body({"error": busy.reason}),
+            content_type="application/json",
+            headers={"Retry-After": str(busy.retry_after)},
         )
     except InboxRefused as refused:
         log.info(
@@ -79,11 +96,6 @@ async def inbox_post(request: web.Request) -> web.StreamResponse:
             status=refused.status,
             body=json_body({"error": refused.reason}),
             content_type="application/json",
-            headers=(
-                {"Retry-After": str(refused.retry_after)}
-                if isinstance(refused, InboxBusy)
-                else None
-            ),
         )
     if receipt.new:
         request.app[inbox_worker_key].wakeup.set()

@@ -17,9 +17,11 @@ from node.services.accounts.deletion import (
 from node.services.accounts.own_data import own_data, own_data_json, own_data_zip
 from node.services.accounts.own_data_sections import SECTIONS
 from node.services.accounts.sessions import SignedIn
+from node.services.limits.logins import LoginThrottled
 from node.storage.base import utcnow
 from node.web.auth import SESSION_COOKIE, require_role
 from node.web.keys import config_key, runtime_key, sessions_key
+from node.web.limits import client_address, retry_after
 from node.web.render import render
 
 routes = web.RouteTableDef()
@@ -97,8 +99,14 @@ async def delete_post(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     try:
         await delete_account(
-            request.app[runtime_key], current.account.id, str(form.get("password", ""))
+            request.app[runtime_key],
+            current.account.id,
+            str(form.get("password", "")),
+            client_address(request),
         )
+    except LoginThrottled as exc:
+        page = await _delete_page(request, current, exc.message, status=429)
+        return retry_after(page, exc.retry_after)
     except DeletionRefused as exc:
         status = 403 if str(exc) == LAST_ADMIN else 400
         return await _delete_page(request, current, str(exc), status=status)

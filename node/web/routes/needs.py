@@ -10,6 +10,7 @@ from aiohttp import web
 
 from node.convert.needs import NEED_STATE_LABELS, THEMES
 from node.domain.forms import Form, FormInvalid
+from node.services.limits.posting import PostingLimited
 from node.services.moderation.visibility import moderation_marks
 from node.services.participation.need_pages import list_needs, need_page, received_objects
 from node.services.participation.needs import (
@@ -25,6 +26,7 @@ from node.services.participation.needs import (
 )
 from node.web.auth import current_account, require_role
 from node.web.keys import config_key, runtime_key, sessions_key
+from node.web.limits import retry_after
 from node.web.negotiation import activity_response, wants_activitypub
 from node.web.page_actions import Action, run_page_action
 from node.web.render import render
@@ -66,8 +68,15 @@ def _new_form(
     values: Mapping[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    error: str | None = None,
 ) -> web.Response:
-    context = {"values": values or {}, "errors": errors or {}, "max_text": MAX_TEXT, **LABELS}
+    context = {
+        "values": values or {},
+        "errors": errors or {},
+        "error": error,
+        "max_text": MAX_TEXT,
+        **LABELS,
+    }
     return render(request, "needs/new.html", context, status=status)
 
 
@@ -97,6 +106,9 @@ async def need_create_post(request: web.Request) -> web.StreamResponse:
         return _new_form(request, data, exc.errors, status=400)
     except ParticipationError as exc:
         return _new_form(request, data, {exc.field or "title": exc.message}, status=400)
+    except PostingLimited as exc:
+        page = _new_form(request, data, status=429, error=exc.message)
+        return retry_after(page, exc.retry_after)
     raise web.HTTPFound(f"/needs/{need.id}")
 
 

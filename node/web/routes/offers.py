@@ -22,6 +22,7 @@ from node.convert.offers import (
 from node.domain.actors import Role
 from node.domain.forms import Form, FormInvalid
 from node.domain.participation import OfferState, allowed_next
+from node.services.limits.posting import PostingLimited
 from node.services.moderation.visibility import moderation_marks
 from node.services.participation.offer_replies import reply_to_offer, reply_to_remote_offer
 from node.services.participation.offers import (
@@ -39,6 +40,7 @@ from node.services.participation.offers import (
 )
 from node.web.auth import current_account, require_role
 from node.web.keys import runtime_key
+from node.web.limits import retry_after
 from node.web.negotiation import activity_response, wants_activitypub
 from node.web.render import render
 from protocols.html import text_to_html
@@ -158,6 +160,9 @@ async def offer_form_post(request: web.Request) -> web.StreamResponse:
         return await _form_page(request, values, exc.errors, status=400)
     except OfferError as exc:
         return await _form_page(request, values, {"form": str(exc)}, status=400)
+    except PostingLimited as exc:
+        page = await _form_page(request, values, {"form": exc.message}, status=429)
+        return retry_after(page, exc.retry_after)
     raise web.HTTPFound(f"/offers/{offer.id}")
 
 
@@ -268,4 +273,7 @@ async def offer_reply_post(request: web.Request) -> web.StreamResponse:
         )
     except OfferError as exc:
         return await _offer_page(request, {"text": str(exc)}, status=400)
+    except PostingLimited as exc:
+        page = await _offer_page(request, {"text": exc.message}, status=429)
+        return retry_after(page, exc.retry_after)
     raise web.HTTPFound(f"/offers/{offer_id}#replies")

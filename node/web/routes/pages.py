@@ -23,6 +23,7 @@ from node.web.charts import format_number, sparkline
 from node.web.i18n import choose_language, translator
 from node.web.keys import config_key, sessions_key
 from node.web.mapsvg import render_map
+from node.web.read_cache import visitors_page
 from node.web.render import render
 from node.web.routes.map import load_boundary, map_data
 from protocols.html import text_to_html
@@ -68,6 +69,7 @@ async def _without_hidden(
 
 
 @routes.get("/")
+@visitors_page()
 async def home_get(request: web.Request) -> web.StreamResponse:
     """The territory's home page: who it is, what is open now (its dashboard: votes, needs,
     experiments, offers, a small map, a few indicators), its recent public activity, how to

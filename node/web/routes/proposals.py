@@ -38,6 +38,7 @@ from node.web.auth import current_account, require_role
 from node.web.keys import config_key, runtime_key, sessions_key
 from node.web.negotiation import activity_response, wants_activitypub
 from node.web.page_actions import Action, run_page_action
+from node.web.read_cache import visitors_page
 from node.web.render import render
 
 routes = web.RouteTableDef()
@@ -56,17 +57,23 @@ CONTEXT = {
 
 
 @routes.get("/proposals")
+@visitors_page()
 async def proposals_get(request: web.Request) -> web.StreamResponse:
-    """The territory's proposals, filtered by theme and state, and other territories'."""
+    """The territory's proposals, filtered by theme and state, a page (?page=N) at a time,
+    and other territories'."""
     theme = request.query.get("theme", "")
     state = request.query.get("state", "")
     theme = theme if theme in THEMES else ""
     state = state if state in PROPOSAL_STATE_LABELS else ""
+    raw_page = request.query.get("page", "1")
+    page = int(raw_page) if raw_page.isdigit() and 1 <= int(raw_page) <= 100_000 else 1
     sessions = request.app[sessions_key]
-    rows = await list_proposals(sessions, theme=theme, state=state)
+    listed = await list_proposals(sessions, theme=theme, state=state, page=page)
+    rows = listed.rows
     received = await received_objects(sessions, "proposal")
     context = {
         "rows": rows,
+        "listed": listed,
         "received": received,
         "marks": await moderation_marks(
             sessions,

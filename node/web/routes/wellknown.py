@@ -13,6 +13,7 @@ from node.services.instance.directory import find_local_actor, node_usage
 from node.storage.models import LocalActor
 from node.web.keys import config_key, sessions_key
 from node.web.negotiation import CORS_HEADERS, JRD_JSON, cors, json_body
+from node.web.read_cache import DOCUMENT_CACHE_CONTROL, DOCUMENT_MAX_AGE, cached
 
 routes = web.RouteTableDef()
 
@@ -26,13 +27,26 @@ class MalformedResource(ValueError):
 
 @routes.get("/.well-known/webfinger")
 async def webfinger_get(request: web.Request) -> web.StreamResponse:
-    """Resolve acct:handle@domain or an actor URL to the actor's JRD; 404 for anything else."""
+    """Resolve acct:handle@domain or an actor URL to the actor's JRD (kept until the
+    database changes, with an ETag); 404 for anything else."""
     config = request.app[config_key]
     try:
         username = _username_from_resource(request.query.get("resource", ""), config)
     except MalformedResource as exc:
         raise web.HTTPBadRequest(text=str(exc), headers=CORS_HEADERS) from None
-    actor = await find_local_actor(request.app[sessions_key], username) if username else None
+    if not username:
+        raise web.HTTPNotFound(text="no such account on this node", headers=CORS_HEADERS)
+    return await cached(
+        request,
+        ("webfinger", username),
+        lambda: _webfinger_answer(request, username),
+        max_age=DOCUMENT_MAX_AGE,
+        cache_control=DOCUMENT_CACHE_CONTROL,
+    )
+
+
+async def _webfinger_answer(request: web.Request, username: str) -> web.StreamResponse:
+    actor = await find_local_actor(request.app[sessions_key], username)
     if actor is None:
         raise web.HTTPNotFound(text="no such account on this node", headers=CORS_HEADERS)
     if actor.deleted_at is not None:  # Mastodon reads 410 as Webfinger::GoneError
