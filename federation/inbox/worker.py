@@ -111,7 +111,7 @@ class InboxWorker:
                 async with self._write_turn():
                     turn_ends = time.monotonic() + WRITE_TURN_SECONDS
                     while len(settlements) < len(items) and time.monotonic() < turn_ends:
-                        settlements += await self._apply_next(items[len(settlements) :])
+                        await self._apply_next(items[len(settlements) :], settlements)
                         self.progress.advanced()
         finally:  # what was applied is recorded, even when the store failed on the next one
             if settlements:
@@ -132,13 +132,15 @@ class InboxWorker:
         """How many stored activities are due now (for /healthz)."""
         return await self._queue.count_due(self._clock())
 
-    async def _apply_next(self, items: list[QueuedActivity]) -> list[Settlement]:
+    async def _apply_next(self, items: list[QueuedActivity], into: list[Settlement]) -> None:
         """Apply the first item, or the run of items of its type when a batch handler takes
-        that type; their settlements, in order."""
+        that type; their settlements go `into` the list one by one, in order (those made
+        before a failure of the store are kept)."""
         kind = type_of(items[0].activity) or ""
         batch_handler = self._batch_handlers.get(kind)
         if batch_handler is None:
-            return [await self._apply(items[0])]
+            into.append(await self._apply(items[0]))
+            return
         run = list(itertools.takewhile(lambda i: type_of(i.activity) == kind, items))
         try:
             outcomes = await batch_handler([item.activity for item in run])
@@ -149,10 +151,10 @@ class InboxWorker:
                 "inbox batch failed; applying one by one", extra={"error": _first_line(exc)}
             )
             outcomes = [None] * len(run)
-        return [
-            await self._apply(item) if outcome is None else self._settlement(item, outcome)
-            for item, outcome in zip(run, outcomes, strict=True)
-        ]
+        for item, outcome in zip(run, outcomes, strict=True):
+            into.append(
+                await self._apply(item) if outcome is None else self._settlement(item, outcome)
+            )
 
     async def _apply(self, item: QueuedActivity) -> Settlement:
         kind = type_of(item.activity) or ""
