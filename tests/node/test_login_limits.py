@@ -220,6 +220,26 @@ async def test_the_account_deletion_password_goes_through_the_login_limits(
     assert "attendez" in await answer.text()
 
 
+async def test_the_password_change_goes_through_the_login_limits(
+    node: tuple[TestClient, Clock],
+) -> None:
+    client, _ = node
+    await as_person(client, "dominique")
+    statuses = []
+    for _ in range(6):
+        answer = await submit(
+            client,
+            "/account/password",
+            "/account/password",
+            current="guess",
+            new="un-nouveau-mot-2",
+            repeat="un-nouveau-mot-2",
+        )
+        statuses.append(answer.status)
+    assert statuses == [400] * 5 + [429]
+    assert "Retry-After" in answer.headers and "attendez" in await answer.text()
+
+
 async def test_counters_are_shared_by_processes_on_one_database(
     database_url: str, tmp_path: Any
 ) -> None:

@@ -138,21 +138,37 @@ async def end_all_sessions(session: AsyncSession, account_id: str) -> None:
 
 
 async def change_password(
-    sessions: async_sessionmaker[AsyncSession], account_id: str, current: str, new: str, repeat: str
+    sessions: async_sessionmaker[AsyncSession],
+    account_id: str,
+    current: str,
+    new: str,
+    repeat: str,
+    *,
+    limiter: LoginLimiter | None = None,
+    address: str = "",
 ) -> str:
     """Replace the password after checking the current one and the new one's strength.
 
     Every browser session of the account ends (one opened with the old password, elsewhere,
     is logged out) and a new one opens for the browser making the change: its cookie token
     is returned. The apps' OAuth tokens are kept, as Mastodon keeps them; the resident
-    revokes them on /account/apps."""
+    revokes them on /account/apps. The current password's check goes through the login
+    limits, as a login from `address` would: a stolen session must not make it a way to
+    guess the password (LoginThrottled)."""
     if new != repeat:
         raise AccountError("Les deux nouveaux mots de passe diffèrent.")
     if len(new) < MIN_PASSWORD_LENGTH:
         raise AccountError("Le nouveau mot de passe doit compter au moins 10 caractères.")
+    async with sessions() as session:
+        account = await session.get(Account, account_id)
+        username = account.username if account is not None else ""
+    if limiter is not None:
+        await limiter.check(username, address)
     async with sessions.begin() as session:
         account = await session.get(Account, account_id)
         if account is None or not verify_password(account.password_hash, current):
+            if limiter is not None:
+                await limiter.failed(username, address)
             raise AccountError("Le mot de passe actuel est incorrect.")
         if new == current:
             raise AccountError("Le nouveau mot de passe doit différer de l'actuel.")

@@ -92,7 +92,12 @@ async def password_post(request: web.Request) -> web.StreamResponse:
             str(form.get("current", "")),
             str(form.get("new", "")),
             str(form.get("repeat", "")),
+            limiter=request.app[runtime_key].login_limits,
+            address=client_address(request),
         )
+    except LoginThrottled as exc:
+        context = {"forced": current.account.must_change_password, "error": exc.message}
+        return retry_after(render(request, "password.html", context, status=429), exc.retry_after)
     except AccountError as exc:
         context = {"forced": current.account.must_change_password, "error": str(exc)}
         return render(request, "password.html", context, status=400)
