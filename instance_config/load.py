@@ -42,6 +42,7 @@ from instance_config.values import (
     parse_text,
     parse_tile_url,
     parse_timezone,
+    parse_whole_number,
 )
 
 CONFIG_FILE_NAME = "maillage.toml"
@@ -73,10 +74,12 @@ SCHEMA: dict[str, dict[str, tuple[Parser, Any]]] = {
     },
     "database": {
         "url": (parse_database_url, "sqlite:///maillage.sqlite3"),
+        "lease_seconds": (parse_whole_number(2, 3600, "seconds"), 60),
     },
     "http": {
         "host": (parse_text(required=True), "127.0.0.1"),
         "port": (parse_port, None),
+        "workers": (parse_whole_number(1, 64, "processes"), 1),
     },
     "open_data": {
         "licence": (parse_text(required=True), "ODbL-1.0"),

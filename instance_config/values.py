@@ -299,3 +299,20 @@ def parse_days(value: Any, _data_dir: Path) -> int:
     if not 0 <= days <= 366:
         raise ValueError(f"expected 0 to 366 days; got {days}")
     return days
+
+
+def parse_whole_number(low: int, high: int, unit: str) -> Callable[[Any, Path], int]:
+    """A parser of whole numbers from `low` to `high` (`unit` names them in messages)."""
+
+    def parse(value: Any, _data_dir: Path) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError(f"expected a number of {unit}; got {value!r}")
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"expected a number of {unit}; got {value!r}") from None
+        if not low <= number <= high:
+            raise ValueError(f"expected {low} to {high} {unit}; got {number}")
+        return number
+
+    return parse

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -154,8 +155,13 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     runtime = make_runtime(config, app[sessions_key], client, app[keyring_key], policy)
     await runtime.signers.warm_up()
     inbox_store = SqlInbox(app[sessions_key])
+    lease = timedelta(seconds=config.database.lease_seconds)
     delivery = DeliveryWorker(
-        SqlDeliveryStore(app[sessions_key]), client, runtime.signers, utcnow, domains=policy
+        SqlDeliveryStore(app[sessions_key], lease=lease),
+        client,
+        runtime.signers,
+        utcnow,
+        domains=policy,
     )
     runtime.wake_delivery = delivery.wakeup.set
     app[runtime_key] = runtime
