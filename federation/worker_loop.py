@@ -145,7 +145,9 @@ class PeriodicJob:
 
     async def run_forever(self) -> None:
         """Run the job on schedule until cancelled."""
-        await keep_running(self._run, self.progress, idle_seconds=self._every, wakeup=self.wakeup)
+        await keep_running(
+            self._run, self.progress, idle_seconds=self._every, wakeup=self.wakeup
+        )
 
     async def _run(self) -> bool:
         await self._job()
