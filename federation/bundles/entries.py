@@ -24,7 +24,7 @@ from federation.inbox.receive import (
     parse_activity,
     read_jsonld,
 )
-from federation.ports import ActorKey, KnownKeys, ReceivedActivity
+from federation.ports import ActorKey, DomainPolicy, KnownKeys, ReceivedActivity
 from instance_config import FederationConfig
 from protocols.activitystreams import ACTOR_TYPES, as_list, id_of, origin_of, type_of
 from protocols.integrity import ProofError, proof_of, verify_document
@@ -70,7 +70,10 @@ class ProvenActor:
 
 
 async def check_actor(
-    document: dict[str, Any], keys: BundleKeys, policy: FederationConfig
+    document: dict[str, Any],
+    keys: BundleKeys,
+    policy: FederationConfig,
+    domains: DomainPolicy | None = None,
 ) -> ProvenActor:
     """A self-signed actor document whose key becomes usable for the activities after it.
 
@@ -83,7 +86,7 @@ async def check_actor(
         raise EntryRefused("the actor document has no http(s) id")
     if type_of(document) not in ACTOR_TYPES:
         raise EntryRefused(f"{actor} is not an actor document")
-    _allowed(actor, policy)
+    _allowed(actor, policy, domains)
     method = _proof_method(document)
     listed = _own_multikey(document, method)
     if listed is None:
@@ -101,7 +104,7 @@ async def check_actor(
 
 
 async def check_activity(
-    line: Line, keys: BundleKeys, policy: FederationConfig
+    line: Line, keys: BundleKeys, policy: FederationConfig, domains: DomainPolicy | None = None
 ) -> ReceivedActivity:
     """An activity signed by its own actor, ready for the inbox store, or EntryRefused."""
     if line.problem:
@@ -109,7 +112,7 @@ async def check_activity(
     try:
         document = parse_activity(line.data)
         actor = document["actor"]
-        check_domain(actor, policy)
+        check_domain(actor, policy, domains)
     except InboxRefused as refused:
         raise EntryRefused(refused.reason) from None
     except RecursionError:
@@ -145,9 +148,9 @@ async def check_activity(
     )
 
 
-def _allowed(uri: str, policy: FederationConfig) -> None:
+def _allowed(uri: str, policy: FederationConfig, domains: DomainPolicy | None) -> None:
     try:
-        check_domain(uri, policy)
+        check_domain(uri, policy, domains)
     except InboxRefused as refused:
         raise EntryRefused(refused.reason) from None
 

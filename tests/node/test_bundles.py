@@ -225,3 +225,14 @@ def test_progress_is_shown_while_importing(story):
     total = sum(json.loads(read_bundle(story["second"])["manifest.json"])[k]
                 for k in ("actors", "activities"))
     assert f"{total}/{total} entries" in out
+
+
+def test_a_bundle_from_a_suspended_domain_is_refused_entry_by_entry(story):
+    root, a = story["root"], story["a"]
+    c = Territory(root, "Coteau")
+    c.run("blocks", "add", a.host, "--severity", "suspend")
+    refused = c.run("bundle", "import", str(story["first"]), code=1)
+    assert "refused: 2" in refused and "suspended by this node" in refused
+    assert c.query("SELECT count(*) FROM remote_actors WHERE uri LIKE ?", f"{a.base}/%") == [(0,)]
+    c.run("blocks", "remove", a.host)
+    assert "actors kept: 1" in c.run("bundle", "import", str(story["first"]))

@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from node.services.accounts.deletion import delete_account
 from node.services.moderation.actions import suspend_resident
+from node.services.moderation.domain_blocks import block_request, save_block
 from node.storage.actors import get_account_by_username
-from node.storage.models import Account, OAuthApp, OAuthToken
+from node.storage.models import Account, OAuthApp, OAuthToken, RemoteActor
 from node.web.client_api.rate_limits import REQUESTS_PER_WINDOW
 from node.web.keys import runtime_key, sessions_key
 from tests.testrig.people import HTML, add_account, csrf_of, log_in
@@ -244,3 +245,23 @@ async def test_suspended_and_deleted_residents_apps_are_logged_out(web_node: Tes
     assert account is not None
     await delete_account(runtime, account.id, "parti-password-1")
     assert (await web_node.get("/api/v1/timelines/home", headers=bearer(gone))).status == 401
+
+
+async def test_a_domain_whose_media_is_rejected_shows_the_default_avatar(
+    web_node: TestClient,
+) -> None:
+    token = await user_token(web_node, "lisette")
+    runtime = web_node.app[runtime_key]
+    async with web_node.app[sessions_key].begin() as session:
+        actor = RemoteActor(
+            uri="https://images.example/users/ana", domain="images.example", type="Person",
+            username="ana", inbox="https://images.example/users/ana/inbox", raw="{}",
+            icon_url="https://images.example/ana.png",
+        )
+        session.add(actor)
+    path = f"/api/v1/accounts/{actor.id}"
+    shown = await (await web_node.get(path, headers=bearer(token))).json()
+    assert shown["avatar"] == "https://images.example/ana.png"
+    await save_block(runtime, block_request("images.example", "noop", reject_media=True))
+    shown = await (await web_node.get(path, headers=bearer(token))).json()
+    assert shown["avatar"].endswith("/static/person.png")

@@ -128,6 +128,8 @@ async def test_experiments_replications_and_evaluations_show_in_search_and_stati
     assert page.count("Navette du samedi") >= 3 and "Saint-B" in page
     stats = await (await one.client.get("/coordination/statistics", headers=HTML)).text()
     assert "<svg" in stats and 'id="statistics"' in stats and "50 %" in stats
+    english = await (await one.client.get("/coordination/statistics?lang=en", headers=HTML)).text()
+    assert "Originals" in english and "Originales" not in english
     data = await (await one.client.get("/coordination/data/entries.csv")).text()
     assert network["a"].actor in data and f"{network['b'].base}/experiments/" in data
     statistics = await (await one.client.get("/coordination/data/statistics.jsonld")).json(

@@ -102,7 +102,7 @@ async def remote_facts(runtime: Runtime, session: AsyncSession, actor: RemoteAct
         url=actor.url or actor.uri,
         display_name=actor.name or actor.username,
         note_html=actor.summary,
-        avatar=actor.icon_url or default_avatar,
+        avatar=_shown_avatar(runtime, actor) or default_avatar,
         header=f"{config.node.base_url}/static/territory.png",
         kind=actor.type,
         locked=actor.manually_approves_followers,
@@ -110,6 +110,12 @@ async def remote_facts(runtime: Runtime, session: AsyncSession, actor: RemoteAct
         followers_count=followers,
         following_count=following,
     )
+
+
+def _shown_avatar(runtime: Runtime, actor: RemoteActor) -> str | None:
+    """The actor's image, unless moderation rejects its domain's media (Mastodon then shows
+    the default avatar too)."""
+    return None if runtime.moderation.rejects_media(actor.domain) else actor.icon_url
 
 
 async def account_by_id(runtime: Runtime, session: AsyncSession, account_id: str) -> AccountFacts:

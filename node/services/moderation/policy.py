@@ -38,6 +38,12 @@ class ModerationPolicy:
             self.domains, host_of(actor_uri)
         )
 
+    def rejects_media(self, domain: str) -> bool:
+        """Whether the domain's images (avatars) must not be shown: a block with
+        reject_media, or a suspension."""
+        rule = self.rule_for(domain)
+        return rule is not None and (rule.reject_media or rule.severity is DomainSeverity.SUSPEND)
+
     def replace(self, rules: list[DomainRule], actors: dict[str, DomainSeverity]) -> None:
         """Swap in a new snapshot."""
         self.domains.replace(rules)

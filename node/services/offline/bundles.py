@@ -183,7 +183,9 @@ async def import_bundle(
                 if line.member == ACTORS:
                     await _import_actor(runtime, parse_line(line), keys, own, summary)
                 else:
-                    activity = await check_activity(line, keys, policy)
+                    activity = await check_activity(line, keys, policy, runtime.moderation)
+                    if runtime.moderation.is_cut_off(activity.actor):
+                        raise EntryRefused(f"{activity.actor} is suspended by this node")
                     if origin_of(activity.actor) == own:
                         summary.already_known += 1
                     else:
@@ -214,7 +216,7 @@ async def _import_actor(
     if isinstance(document.get("id"), str) and origin_of(document["id"]) == own:
         summary.already_known += 1
         return
-    actor = await check_actor(document, keys, runtime.config.federation)
+    actor = await check_actor(document, keys, runtime.config.federation, runtime.moderation)
     try:
         await runtime.remote.store_document(actor.document)
     except InvalidActor as invalid:

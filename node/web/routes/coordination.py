@@ -29,6 +29,7 @@ from node.services.coordination.statistics import all_entries, theme_statistics,
 from node.storage.models import CoordinationEntry
 from node.web.auth import require_role
 from node.web.bars import Bar, bar_chart
+from node.web.i18n import choose_language, translator
 from node.web.keys import config_key, runtime_key, sessions_key
 from node.web.negotiation import json_body
 from node.web.render import render
@@ -110,15 +111,16 @@ async def statistics_page(request: web.Request) -> web.StreamResponse:
     async with request.app[sessions_key]() as session:
         entries = await all_entries(session)
     figures = theme_statistics(entries)
-    label = lambda theme: THEMES.get(theme, theme) or "Sans thème"  # noqa: E731
+    _ = translator(choose_language(request, request.app[config_key].territory.default_language))
+    label = lambda theme: _(THEMES.get(theme, theme) or "Sans thème")  # noqa: E731
     experiments_chart = bar_chart(
-        "Expérimentations par thème",
-        ["Originales", "Réplications"],
+        _("Expérimentations par thème"),
+        [_("Originales"), _("Réplications")],
         [Bar(label(f.theme), (f.experiments - f.replications, f.replications)) for f in figures],
     )
     outcome_chart = bar_chart(
-        "Résultats des évaluations par thème",
-        [OUTCOME_LABELS[o] for o in OUTCOMES],
+        _("Résultats des évaluations par thème"),
+        [_(OUTCOME_LABELS[o]) for o in OUTCOMES],
         [
             Bar(label(f.theme), tuple(float(n) for _, n in f.outcomes))
             for f in figures
