@@ -68,11 +68,14 @@ class DeliveryStore(Protocol):
     """The outbox log and the per-host cursors, as the worker sees them."""
 
     async def due_hosts(self, now: datetime, limit: int) -> list[str]:
-        """Hosts with entries beyond their cursor and no backoff in force."""
+        """Hosts with entries beyond their cursor and no backoff in force that this process
+        may deliver to: with several processes on one database, each host is leased to one
+        of them at a time, and only its holder gets it here."""
         ...
 
     async def pending_for_host(self, host: str, limit: int) -> list[PendingDelivery]:
-        """The host's next deliveries beyond its cursor, in log order."""
+        """The host's next deliveries beyond its cursor, in log order; none once this
+        process no longer holds the host."""
         ...
 
     async def pending_for_hosts(
@@ -140,6 +143,7 @@ class DeliveryWorker:
         self._poster = poster
         self._signers = signers
         self._clock = clock
+        self._parallel_hosts = parallel_hosts
         self._parallel = asyncio.Semaphore(parallel_hosts)
         self._rng = rng or random.Random()
         self._recent: deque[tuple[datetime, str, bool]] = deque(maxlen=256)
@@ -168,9 +172,13 @@ class DeliveryWorker:
             return 0
         hosts = [h for h in await self._store.due_hosts(self._clock(), 1000) if h not in self._busy]
         self.progress.found(len(hosts))
-        first = await self._store.pending_for_hosts(hosts, BATCH) if hosts else {}
+        # The hosts that start at once get their first batch in one query; the others read
+        # theirs when their turn comes, which also checks that their lease is still this
+        # process's (another may have taken a host over while it waited).
+        starting = hosts[: self._parallel_hosts]
+        first = await self._store.pending_for_hosts(starting, BATCH) if starting else {}
         drained = await asyncio.gather(
-            *(self._drain(host, first.get(host, [])) for host in hosts), return_exceptions=True
+            *(self._drain(host, first.get(host)) for host in hosts), return_exceptions=True
         )
         for outcome in drained:
             if isinstance(outcome, BaseException):
@@ -191,10 +199,12 @@ class DeliveryWorker:
         """How many deliveries are due now (for /healthz)."""
         return await self._store.count_due(self._clock())
 
-    async def _drain(self, host: str, batch: list[PendingDelivery]) -> None:
+    async def _drain(self, host: str, batch: list[PendingDelivery] | None) -> None:
         self._busy.add(host)
         try:
             async with self._parallel:
+                if batch is None:
+                    batch = await self._store.pending_for_host(host, BATCH)
                 while await self._drain_batch(host, batch):
                     batch = await self._store.pending_for_host(host, BATCH)
         finally:
