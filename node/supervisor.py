@@ -82,12 +82,12 @@ def _start(slot: _Slot, child: Callable[[int], int], handlers: dict[int, Any]) -
                 signal.signal(sig, handler)
             code = child(slot.number)
         except BaseException:  # a child's failure must end the child, never run parent code
-            log.exception("server process failed", extra={"process": slot.number})
+            log.exception("server process failed", extra={"slot": slot.number})
         finally:
             logging.shutdown()
             os._exit(code)
     slot.pid, slot.started = pid, time.monotonic()
-    log.info("server process started", extra={"process": slot.number, "pid": pid})
+    log.info("server process started", extra={"slot": slot.number, "pid": pid})
 
 
 def _reap(slots: list[_Slot]) -> None:
@@ -111,7 +111,7 @@ def _reap(slots: list[_Slot]) -> None:
         log.warning(
             "server process ended; restarting it",
             extra={
-                "process": slot.number,
+                "slot": slot.number,
                 "pid": pid,
                 "how": _describe_status(status),
                 "lived_s": round(lived, 1),

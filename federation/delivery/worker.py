@@ -93,9 +93,10 @@ class DeliveryStore(Protocol):
         delivered: int = 0,
         given_up: int = 0,
         answer: DeliveryOutcome | None = None,
-    ) -> None:
+    ) -> bool:
         """Move the host's cursor past a target, counting what was delivered and given up
-        since the last move (the rest was superseded)."""
+        since the last move (the rest was superseded); False when this process no longer
+        holds the host (another took it over): the cursor is the new holder's, stop there."""
         ...
 
     async def postpone(
@@ -224,8 +225,9 @@ class DeliveryWorker:
             ]
             superseded = is_superseded(LoggedActivity(delivery.type, delivery.object_id), later)
             if superseded:
-                await self._store.advance(host, delivery.target_id)
-            moved_on = superseded or await self._deliver(delivery)
+                moved_on = await self._store.advance(host, delivery.target_id)
+            else:
+                moved_on = await self._deliver(delivery)
             self.progress.advanced()  # an answer recorded, even a failure: not stuck
             if not moved_on:
                 return False
@@ -233,11 +235,11 @@ class DeliveryWorker:
 
     async def _deliver(self, delivery: PendingDelivery) -> bool:
         """One attempt; True when the cursor moved on (committed before the host's next
-        delivery, so a crash re-sends only what was in flight)."""
+        delivery, so a crash re-sends only what was in flight); False when the host must
+        wait, or is no longer this process's."""
         if suspends(self._domains, delivery.host):
             # Mastodon delivers nothing to a suspended domain; nothing is kept for later either
-            await self._store.advance(delivery.host, delivery.target_id, given_up=1)
-            return True
+            return await self._store.advance(delivery.host, delivery.target_id, given_up=1)
         signer = await self._signers.signer_for(delivery.actor_id)
         answer = await self._poster.post_activity(delivery.inbox, delivery.body, signer)
         verdict = Verdict.PERMANENT_FAILURE if answer.refused else classify(answer.status)
@@ -245,8 +247,9 @@ class DeliveryWorker:
         self._recent.append((now, delivery.host, answer.status is not None))
         self._note_link(answered=answer.status is not None)
         if verdict is Verdict.DELIVERED:
-            await self._store.advance(delivery.host, delivery.target_id, delivered=1, answer=answer)
-            return True
+            return await self._store.advance(
+                delivery.host, delivery.target_id, delivered=1, answer=answer
+            )
         if verdict is Verdict.PERMANENT_FAILURE or self._too_old(delivery, answer, now):
             log.warning(
                 "delivery given up",
@@ -257,8 +260,9 @@ class DeliveryWorker:
                     "error": answer.error,
                 },
             )
-            await self._store.advance(delivery.host, delivery.target_id, given_up=1, answer=answer)
-            return True
+            return await self._store.advance(
+                delivery.host, delivery.target_id, given_up=1, answer=answer
+            )
         if answer.status is None and self._looks_like_local_outage(now):
             self._paused_until = now + OUTAGE_PAUSE
             log.warning("every peer unreachable: pausing deliveries", extra={"for_s": 30})

@@ -148,7 +148,7 @@ class SqlDeliveryStore:
         # milliseconds instead of one per delivery, and each delivery still waits for its own.
         self._committer = committer or GroupCommitter(sessions)
         self._moves: dict[str, dict[str, Any]] = {}
-        self._flush: asyncio.Future[None] | None = None
+        self._flush: asyncio.Future[set[str]] | None = None
         self.owner = owner or process_identity()
         self._lease = lease
         self._clock = clock
@@ -258,8 +258,9 @@ class SqlDeliveryStore:
         delivered: int = 0,
         given_up: int = 0,
         answer: DeliveryOutcome | None = None,
-    ) -> None:
-        """Move the host's cursor past a target and reset its failure count.
+    ) -> bool:
+        """Move the host's cursor past a target and reset its failure count; False when the
+        host's lease is another process's now (the cursor is left to it).
 
         Moves waiting for the same commit are merged per host and written by one
         executemany: a fan-out to a hundred hosts costs one statement per commit, not one
@@ -285,13 +286,15 @@ class SqlDeliveryStore:
             move["success_at"] = utcnow()
         if self._flush is None or self._flush.done():  # done here: it failed before its write ran
             self._flush = asyncio.ensure_future(self._committer.write(self._take_moves()))
-        await asyncio.shield(self._flush)
+        lost = await asyncio.shield(self._flush)
+        return host not in lost
 
-    def _take_moves(self) -> Callable[[AsyncSession], Awaitable[None]]:
-        """The write of the moves gathered until it runs (kept if it has to run again)."""
+    def _take_moves(self) -> Callable[[AsyncSession], Awaitable[set[str]]]:
+        """The write of the moves gathered until it runs (kept if it has to run again); it
+        gives the hosts whose lease this process has lost."""
         taken: dict[str, dict[str, Any]] = {}
 
-        async def write(session: AsyncSession) -> None:
+        async def write(session: AsyncSession) -> set[str]:
             if not taken:
                 taken.update(self._moves)
                 self._moves.clear()
@@ -300,6 +303,12 @@ class SqlDeliveryStore:
             await session.execute(
                 MOVE_CURSOR, [move | {"lease_until": lease_until} for move in taken.values()]
             )
+            held = await session.scalars(
+                select(CURSORS.c.host).where(
+                    CURSORS.c.host.in_(taken), CURSORS.c.owner == self.owner
+                )
+            )
+            return set(taken) - set(held)
 
         return write
 
