@@ -45,7 +45,9 @@ class Form:
             self.errors[name] = "Ce texte est trop long."
         return value
 
-    def web_url(self, name: str, *, required: bool = True, max_length: int = MAX_URL_LENGTH) -> str:
+    def web_url(
+        self, name: str, *, required: bool = True, max_length: int = MAX_URL_LENGTH
+    ) -> str:
         """A trimmed http(s) address (it becomes a link: other schemes are refused)."""
         value = self.text(name, required=required, max_length=max_length)
         if value and name not in self.errors and not is_web_url(value):

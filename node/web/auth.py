@@ -26,15 +26,8 @@ UPLOAD_MAX_BYTES = 12_000_000
 #: Paths without browser sessions: federation, discovery, and the client API (bearer tokens,
 #: never cookies: so no CSRF token either). /oauth/authorize is a page and keeps its session.
 _NO_SESSION_PATHS = (
-    "/inbox",
-    "/actor/",
-    "/.well-known/",
-    "/nodeinfo/",
-    "/static/",
-    "/healthz",
-    "/api/",
-    "/oauth/token",
-    "/oauth/revoke",
+    "/inbox", "/actor/", "/.well-known/", "/nodeinfo/", "/static/", "/healthz", "/api/",
+    "/oauth/token", "/oauth/revoke",
 )
 
 

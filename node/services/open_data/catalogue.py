@@ -85,6 +85,7 @@ class DatasetSummary:
         return formats_of(self.dataset)
 
 
+
 async def summary_of(
     sessions: Sessions, config: InstanceConfig, dataset: Dataset
 ) -> DatasetSummary:

@@ -129,7 +129,9 @@ async def outbox_page(
     """The actor's public activities, newest first: what it created and announced, and
     the updates and deletions that followed, so a peer that was offline can catch up."""
     condition = (
-        (OutboxEntry.actor_id == actor_id) & OutboxEntry.public & OutboxEntry.type.in_(OUTBOX_TYPES)
+        (OutboxEntry.actor_id == actor_id)
+        & OutboxEntry.public
+        & OutboxEntry.type.in_(OUTBOX_TYPES)
     )
     async with sessions() as session:
         total = (
