@@ -61,6 +61,8 @@ class Plan:
     #: (path, headers, body)
     warmup: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
     timed: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    #: requests per second offered at a steady pace (None: as fast as `concurrency` allows)
+    rate: float | None = None
 
 
 @dataclass
@@ -185,15 +187,19 @@ async def _send(
     requests: list[tuple[str, dict[str, str], bytes]],
     concurrency: int,
     deadline: float,
+    rate: float | None = None,
 ) -> tuple[Counter[int], list[float], int]:
     statuses: Counter[int] = Counter()
     latencies: list[float] = []
     errors = 0
-    pending = iter(requests)
+    pending = iter(enumerate(requests))
+    began = time.monotonic()
 
     async def worker() -> None:
         nonlocal errors
-        for path, headers, body in pending:
+        for index, (path, headers, body) in pending:
+            if rate is not None:  # request `index` leaves at its slot, never earlier
+                await asyncio.sleep(max(0.0, began + index / rate - time.monotonic()))
             if time.monotonic() > deadline:
                 return
             started = time.monotonic()
@@ -221,7 +227,7 @@ async def sender(plan: Plan) -> None:
         warm, _, warm_errors = await _send(session, plan, plan.warmup, 1, deadline)
         started = time.monotonic()
         statuses, latencies, errors = await _send(
-            session, plan, plan.timed, plan.concurrency, started + plan.max_seconds
+            session, plan, plan.timed, plan.concurrency, started + plan.max_seconds, plan.rate
         )
         finished = time.monotonic()
     latencies.sort()
