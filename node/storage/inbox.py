@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,6 +13,7 @@ from node.domain.ids import new_id
 from node.storage.base import utcnow
 from node.storage.dialects import insert_or_ignore
 from node.storage.group_commit import GroupCommitter
+from node.storage.leases import DEFAULT_LEASE, process_identity
 from node.storage.models import InboxItem
 
 
@@ -20,13 +21,26 @@ class SqlInbox:
     """Received activities in the `inbox_items` table; the unique activity id deduplicates.
 
     Inserts go through group commit: a burst of deliveries shares transactions.
+
+    Claims are leases: a claimed item is this process's until it is settled or its lease
+    ends, so several processes on one PostgreSQL never apply the same item at once, and the
+    items of a process that died are due again once their lease is over.
     """
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], committer: GroupCommitter | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        committer: GroupCommitter | None = None,
+        *,
+        owner: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
+        """`owner` names this process in the claims (unique per process by default);
+        `lease` is how long a claimed item stays this process's without being settled."""
         self._sessions = sessions
         self._committer = committer or GroupCommitter(sessions)
+        self.owner = owner or process_identity()
+        self._lease = lease
 
     async def add_if_new(self, activity: ReceivedActivity) -> bool:
         """Store the raw activity unless its id is known; True when it was new."""
@@ -49,14 +63,25 @@ class SqlInbox:
         return await self._committer.write(insert)
 
     async def claim_due(self, now: datetime, limit: int) -> list[QueuedActivity]:
-        """Pending items and held items whose wait is over, in arrival order."""
-        async with self._sessions() as session:
+        """Claim pending items and held items whose wait is over, in arrival order, that no
+        other process holds: `FOR UPDATE SKIP LOCKED` on PostgreSQL passes over the rows
+        another process is claiming at that moment instead of waiting for them."""
+        due = (
+            select(InboxItem.id)
+            .where(_due(now))
+            .order_by(InboxItem.received_at, InboxItem.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self._sessions.begin() as session:
             rows = await session.scalars(
-                select(InboxItem)
-                .where(_due(now))
-                .order_by(InboxItem.received_at, InboxItem.id)
-                .limit(limit)
+                update(InboxItem)
+                .where(InboxItem.id.in_(due.scalar_subquery()))
+                .values(claimed_by=self.owner, lease_until=now + self._lease)
+                .returning(InboxItem)
+                .execution_options(synchronize_session=False)
             )
+            claimed = sorted(rows, key=lambda row: (row.received_at, row.id))
             return [
                 QueuedActivity(
                     item_id=row.id,
@@ -64,7 +89,7 @@ class SqlInbox:
                     attempts=row.attempts,
                     received_at=row.received_at,
                 )
-                for row in rows
+                for row in claimed
             ]
 
     async def count_due(self, now: datetime) -> int:
@@ -88,13 +113,17 @@ class SqlInbox:
                     note=note[:2000],
                     hold_until=hold_until,
                     attempts=InboxItem.attempts + 1,
+                    claimed_by=None,
+                    lease_until=None,
                 )
             )
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
-    """Items to apply now: pending ones, and held ones whose wait is over."""
-    return or_(
+    """Items to apply now: pending ones, and held ones whose wait is over, that no process
+    holds (never claimed, or its claim has expired: that process died)."""
+    waiting = or_(
         InboxItem.state == "pending",
         (InboxItem.state == "held") & (InboxItem.hold_until <= now),
     )
+    return waiting & or_(InboxItem.lease_until.is_(None), InboxItem.lease_until <= now)

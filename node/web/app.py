@@ -154,8 +154,8 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     await policy.refresh(app[sessions_key])
     runtime = make_runtime(config, app[sessions_key], client, app[keyring_key], policy)
     await runtime.signers.warm_up()
-    inbox_store = SqlInbox(app[sessions_key])
     lease = timedelta(seconds=config.database.lease_seconds)
+    inbox_store = SqlInbox(app[sessions_key], lease=lease)
     delivery = DeliveryWorker(
         SqlDeliveryStore(app[sessions_key], lease=lease),
         client,
