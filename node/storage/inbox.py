@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, or_, select, update
@@ -34,13 +35,19 @@ class SqlInbox:
         *,
         owner: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         """`owner` names this process in the claims (unique per process by default);
-        `lease` is how long a claimed item stays this process's without being settled."""
+        `lease` is how long a claimed item stays this process's without being settled;
+        `clock` dates the renewals (the worker's clock: tests pin both)."""
         self._sessions = sessions
         self._committer = committer or GroupCommitter(sessions)
         self.owner = owner or process_identity()
         self._lease = lease
+        self._clock = clock
+        #: items claimed and not settled yet, and when their leases are next renewed
+        self._in_hand: set[str] = set()
+        self._renew_at: datetime | None = None
 
     async def add_if_new(self, activity: ReceivedActivity) -> bool:
         """Store the raw activity unless its id is known; True when it was new."""
@@ -82,15 +89,17 @@ class SqlInbox:
                 .execution_options(synchronize_session=False)
             )
             claimed = sorted(rows, key=lambda row: (row.received_at, row.id))
-            return [
-                QueuedActivity(
-                    item_id=row.id,
-                    activity=json.loads(row.raw),
-                    attempts=row.attempts,
-                    received_at=row.received_at,
-                )
-                for row in claimed
-            ]
+        self._in_hand.update(row.id for row in claimed)
+        self._renew_at = now + self._lease / 2
+        return [
+            QueuedActivity(
+                item_id=row.id,
+                activity=json.loads(row.raw),
+                attempts=row.attempts,
+                received_at=row.received_at,
+            )
+            for row in claimed
+        ]
 
     async def count_due(self, now: datetime) -> int:
         """How many items `claim_due` would give with no limit."""
@@ -103,8 +112,12 @@ class SqlInbox:
     async def settle(
         self, item_id: str, state: str, note: str, hold_until: datetime | None
     ) -> None:
-        """Record the outcome of applying an item."""
+        """Record the outcome of applying an item, and renew the leases of the items still in
+        hand once half their lease has passed (a batch slower to apply than its lease stays
+        this process's instead of being applied a second time by another one)."""
+        self._in_hand.discard(item_id)
         async with self._sessions.begin() as session:
+            await self._renew_if_due(session)
             await session.execute(
                 update(InboxItem)
                 .where(InboxItem.id == item_id)
@@ -117,6 +130,17 @@ class SqlInbox:
                     lease_until=None,
                 )
             )
+
+    async def _renew_if_due(self, session: AsyncSession) -> None:
+        now = self._clock()
+        if not self._in_hand or self._renew_at is None or now < self._renew_at:
+            return
+        self._renew_at = now + self._lease / 2
+        await session.execute(
+            update(InboxItem)
+            .where(InboxItem.id.in_(self._in_hand), InboxItem.claimed_by == self.owner)
+            .values(lease_until=now + self._lease)
+        )
 
 
 def _due(now: datetime) -> ColumnElement[bool]:

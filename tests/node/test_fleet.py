@@ -141,19 +141,39 @@ async def _post_all(fleet: Fleet, remote: FakeRemote) -> Counter[int]:
     return statuses
 
 
-async def test_three_processes_apply_each_activity_once(fleet: Fleet, remote: FakeRemote) -> None:
+async def test_three_processes_apply_each_activity_once_through_kill_9(
+    fleet: Fleet, remote: FakeRemote
+) -> None:
     statuses = await _post_all(fleet, remote)
     assert statuses == Counter({202: ACTIVITIES})
+
+    # kill -9 the process holding the most claims while the items are being applied.
+    claims = await fleet.rows(
+        select(InboxItem.claimed_by, func.count())
+        .where(InboxItem.claimed_by.is_not(None))
+        .group_by(InboxItem.claimed_by)
+        .order_by(func.count().desc())
+    )
+    if claims:  # (on a fast machine everything may already be applied)
+        os.kill(int(claims[0][0].split(":")[1]), signal.SIGKILL)
 
     async def settled() -> bool:
         due = InboxItem.state.in_(("pending", "held"))
         return not await fleet.scalar(select(func.count()).where(due))
 
     await eventually_async(settled, "every activity applied", within=120)
-    states = dict(await fleet.rows(select(InboxItem.state, func.count()).group_by(InboxItem.state)))
-    assert states == {"applied": ACTIVITIES}
-    assert await fleet.scalar(select(func.max(InboxItem.attempts))) == 1  # each once
+    outcomes = dict(
+        await fleet.rows(
+            select(InboxItem.note, func.count()).group_by(InboxItem.state, InboxItem.note)
+        )
+    )
+    # Applied once each: a post the killed process had stored but not yet marked is found
+    # "already known" by the process that took the item over; nothing fails or repeats.
+    assert set(outcomes) <= {"post stored", "post already known"}, outcomes
+    assert sum(outcomes.values()) == ACTIVITIES
+    assert await fleet.scalar(select(func.max(InboxItem.attempts))) == 1
     assert await fleet.scalar(select(func.count()).select_from(Note)) == ACTIVITIES
+    await asyncio.to_thread(wait_until_serving, fleet.base, fleet.process)
 
 
 async def _insert_followers(fleet: Fleet, ports: list[int]) -> None:
