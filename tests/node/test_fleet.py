@@ -32,7 +32,7 @@ from tests.testrig.remote import FakeRemote, signed_post
 from tests.testrig.sinks import Sinks
 
 PROCESSES = 3
-LEASE_SECONDS = 8
+LEASE_SECONDS = 15
 ACTIVITIES = 600
 AUTHORS = 12
 HOSTS = 100
