@@ -78,10 +78,12 @@ SCHEMA: dict[str, dict[str, tuple[Parser, Any]]] = {
     },
     "database": {
         "url": (parse_database_url, "sqlite:///maillage.sqlite3"),
+        "lease_seconds": (parse_count(2, 3600), 60),
     },
     "http": {
         "host": (parse_text(required=True), "127.0.0.1"),
         "port": (parse_port, None),
+        "workers": (parse_count(1, 64), 1),
     },
     "open_data": {
         "licence": (parse_text(required=True), "ODbL-1.0"),

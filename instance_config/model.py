@@ -122,6 +122,9 @@ class DatabaseConfig:
 
     #: SQLAlchemy async URL: sqlite+aiosqlite:///path (default) or postgresql+asyncpg://...
     url: str
+    #: how long a process owns what it claimed (inbox items, delivery hosts) without renewing
+    #: it; a process that dies (kill -9, a lost machine) loses its claims after this long
+    lease_seconds: int = 60
 
     @property
     def is_sqlite(self) -> bool:
@@ -165,6 +168,9 @@ class HttpConfig:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    #: web processes sharing the port, each with its inbox and delivery workers (PostgreSQL
+    #: only: on SQLite the node runs one process)
+    workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)

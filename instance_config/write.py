@@ -62,10 +62,14 @@ max_inbox_backlog = {f.max_inbox_backlog}
 
 [database]
 url = {_toml_string(database_url)}   # or postgresql://user:password@host/dbname
+# seconds a process owns the inbox items and delivery hosts it claimed without renewing them:
+# a process that dies loses its claims after this long (PostgreSQL, several processes)
+lease_seconds = {config.database.lease_seconds}
 
 [http]
 host = {_toml_string(config.http.host)}   # where `maillage serve` listens
 port = {config.http.port}
+workers = {config.http.workers}   # web processes on the port; more than 1 needs PostgreSQL
 
 [open_data]
 licence = {_toml_string(config.open_data.licence)}   # licence of the public datasets (SPDX)

@@ -22,7 +22,7 @@ from node import __version__
 from node.bootstrap import create_node, describe_created, ensure_writable_folder
 from node.check import check_node
 from node.demo import NoAdmin, NodeNotEmpty, describe_demo, fill_demo
-from node.serve import PortUnavailable, serve
+from node.serve import OneProcessOnly, PortUnavailable, serve
 from node.services.coordination.digest import publish_digest
 from node.services.coordination.discovery import discover
 from node.services.coordination.following import sync_allow_list
@@ -181,6 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=_env("HOST"), help="address to listen on ($MAILLAGE_HOST)")
     serve.add_argument(
         "--port", type=int, default=_env("PORT"), help="port to listen on ($MAILLAGE_PORT)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=_env("WORKERS"),
+        help="web processes sharing the port, each with its inbox and delivery workers "
+        "(default: http.workers, 1; more than 1 needs PostgreSQL; $MAILLAGE_WORKERS)",
     )
 
     command("check", "validate the configuration and the database, and say how to fix problems")
@@ -432,11 +439,15 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["http"]["host"] = args.host
     if args.port:
         overrides["http"]["port"] = args.port
+    if args.workers is not None:
+        overrides["http"]["workers"] = args.workers
     config = load_config(data, os.environ, overrides)
     try:
         serve(config)
     except PortUnavailable as exc:
         raise CliError(str(exc), EXIT_ENVIRONMENT) from None
+    except OneProcessOnly as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     return 0
 
 

@@ -6,6 +6,7 @@ import asyncio
 import errno
 import logging
 import signal
+import socket
 
 from aiohttp import web
 
@@ -18,6 +19,7 @@ from node.storage.engine import make_engine, make_sessionmaker
 from node.storage.errors import reporting_database_errors
 from node.storage.keyring import KeyRing
 from node.storage.migrate import schema_state, upgrade_database
+from node.supervisor import supervise
 from node.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -30,10 +32,71 @@ class PortUnavailable(Exception):
     """The listening address is taken or not allowed; the message says what to do."""
 
 
+class OneProcessOnly(Exception):
+    """Several processes were asked for on a database only one process may write to."""
+
+
 def serve(config: InstanceConfig) -> None:
-    """Serve the node until SIGTERM or SIGINT, then finish in-flight requests and close."""
+    """Serve the node until SIGTERM or SIGINT, then finish in-flight requests and close.
+
+    With `http.workers` above 1 (PostgreSQL only), the database is prepared once, then that
+    many processes share the listening socket, each with its inbox and delivery workers;
+    this process supervises them (see node.supervisor).
+    """
+    workers = config.http.workers
+    if workers > 1 and config.database.is_sqlite:
+        raise OneProcessOnly(
+            f"--workers {workers} needs PostgreSQL: SQLite has one writer, so a node on SQLite "
+            "runs one process. Serve with --workers 1, or move the node to PostgreSQL "
+            "(database.url = postgresql://...)."
+        )
     configure_logging()
-    asyncio.run(_serve(config))
+    asyncio.run(_prepare_database(config))
+    if workers == 1:
+        asyncio.run(_serve(config))
+        return
+    listening = _listen(config.http.host, config.http.port)
+    _announce(config, f"{workers} processes")
+    supervise(
+        workers,
+        lambda _number: asyncio.run(_serve(config, listening)) or 0,
+        grace_seconds=SHUTDOWN_GRACE_SECONDS + 5,
+    )
+    listening.close()
+    log.info("stopped")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket the server processes share (opened before they are forked)."""
+    try:
+        return socket.create_server(
+            (host, port), family=_family(host), backlog=1024, reuse_port=False
+        )
+    except OSError as exc:
+        raise PortUnavailable(_port_message(exc, host, port)) from None
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _announce(config: InstanceConfig, processes: str) -> None:
+    """Say once where the node is served, and how to stop it."""
+    host, port = config.http.host, config.http.port
+    print(
+        f"Maillage is serving {config.territory.name} at {config.node.base_url} "
+        f"(listening on {host}:{port}, {processes}); stop it with Ctrl+C.",
+        flush=True,
+    )
+    log.info(
+        "serving",
+        extra={
+            "base_url": config.node.base_url,
+            "host": host,
+            "port": port,
+            "processes": processes,
+        },
+    )
 
 
 async def _prepare_database(config: InstanceConfig) -> None:
@@ -56,14 +119,19 @@ async def _prepare_database(config: InstanceConfig) -> None:
             print(line, flush=True)
 
 
-async def _serve(config: InstanceConfig) -> None:
-    await _prepare_database(config)
+async def _serve(config: InstanceConfig, listening: socket.socket | None = None) -> None:
+    """Serve until SIGTERM or SIGINT: on the configured address, or on `listening`, a
+    socket shared with the other server processes."""
     runner = web.AppRunner(
         create_app(config), access_log_class=AccessLogger, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
     )
     await runner.setup()
     host, port = config.http.host, config.http.port
-    site = web.TCPSite(runner, host, port, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+    site: web.BaseSite
+    if listening is None:
+        site = web.TCPSite(runner, host, port, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+    else:
+        site = web.SockSite(runner, listening, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     try:
         await site.start()
     except OSError as exc:
@@ -73,12 +141,8 @@ async def _serve(config: InstanceConfig) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    print(
-        f"Maillage is serving {config.territory.name} at {config.node.base_url} "
-        f"(listening on {host}:{port}); stop it with Ctrl+C.",
-        flush=True,
-    )
-    log.info("serving", extra={"base_url": config.node.base_url, "host": host, "port": port})
+    if listening is None:
+        _announce(config, "one process")
     await stop.wait()
     log.info("stopping: finishing in-flight requests", extra={"grace_s": SHUTDOWN_GRACE_SECONDS})
     await runner.cleanup()

@@ -25,7 +25,7 @@ NODE_LAYERS: tuple[tuple[str, ...], ...] = (
     ("storage",),
     ("convert",),
     ("services",),
-    ("bootstrap", "logs"),
+    ("bootstrap", "logs", "supervisor"),
     ("web", "demo"),
     ("serve", "check"),
     ("cli",),

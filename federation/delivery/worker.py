@@ -68,11 +68,14 @@ class DeliveryStore(Protocol):
     """The outbox log and the per-host cursors, as the worker sees them."""
 
     async def due_hosts(self, now: datetime, limit: int) -> list[str]:
-        """Hosts with entries beyond their cursor and no backoff in force."""
+        """Hosts with entries beyond their cursor and no backoff in force that this process
+        may deliver to: with several processes on one database, each host is leased to one
+        of them at a time, and only its holder gets it here."""
         ...
 
     async def pending_for_host(self, host: str, limit: int) -> list[PendingDelivery]:
-        """The host's next deliveries beyond its cursor, in log order."""
+        """The host's next deliveries beyond its cursor, in log order; none once this
+        process no longer holds the host."""
         ...
 
     async def pending_for_hosts(
@@ -90,9 +93,10 @@ class DeliveryStore(Protocol):
         delivered: int = 0,
         given_up: int = 0,
         answer: DeliveryOutcome | None = None,
-    ) -> None:
+    ) -> bool:
         """Move the host's cursor past a target, counting what was delivered and given up
-        since the last move (the rest was superseded)."""
+        since the last move (the rest was superseded); False when this process no longer
+        holds the host (another took it over): the cursor is the new holder's, stop there."""
         ...
 
     async def postpone(
@@ -140,6 +144,7 @@ class DeliveryWorker:
         self._poster = poster
         self._signers = signers
         self._clock = clock
+        self._parallel_hosts = parallel_hosts
         self._parallel = asyncio.Semaphore(parallel_hosts)
         self._rng = rng or random.Random()
         self._recent: deque[tuple[datetime, str, bool]] = deque(maxlen=256)
@@ -168,9 +173,13 @@ class DeliveryWorker:
             return 0
         hosts = [h for h in await self._store.due_hosts(self._clock(), 1000) if h not in self._busy]
         self.progress.found(len(hosts))
-        first = await self._store.pending_for_hosts(hosts, BATCH) if hosts else {}
+        # The hosts that start at once get their first batch in one query; the others read
+        # theirs when their turn comes, which also checks that their lease is still this
+        # process's (another may have taken a host over while it waited).
+        starting = hosts[: self._parallel_hosts]
+        first = await self._store.pending_for_hosts(starting, BATCH) if starting else {}
         drained = await asyncio.gather(
-            *(self._drain(host, first.get(host, [])) for host in hosts), return_exceptions=True
+            *(self._drain(host, first.get(host)) for host in hosts), return_exceptions=True
         )
         for outcome in drained:
             if isinstance(outcome, BaseException):
@@ -191,10 +200,12 @@ class DeliveryWorker:
         """How many deliveries are due now (for /healthz)."""
         return await self._store.count_due(self._clock())
 
-    async def _drain(self, host: str, batch: list[PendingDelivery]) -> None:
+    async def _drain(self, host: str, batch: list[PendingDelivery] | None) -> None:
         self._busy.add(host)
         try:
             async with self._parallel:
+                if batch is None:
+                    batch = await self._store.pending_for_host(host, BATCH)
                 while await self._drain_batch(host, batch):
                     batch = await self._store.pending_for_host(host, BATCH)
         finally:
@@ -214,8 +225,9 @@ class DeliveryWorker:
             ]
             superseded = is_superseded(LoggedActivity(delivery.type, delivery.object_id), later)
             if superseded:
-                await self._store.advance(host, delivery.target_id)
-            moved_on = superseded or await self._deliver(delivery)
+                moved_on = await self._store.advance(host, delivery.target_id)
+            else:
+                moved_on = await self._deliver(delivery)
             self.progress.advanced()  # an answer recorded, even a failure: not stuck
             if not moved_on:
                 return False
@@ -223,11 +235,11 @@ class DeliveryWorker:
 
     async def _deliver(self, delivery: PendingDelivery) -> bool:
         """One attempt; True when the cursor moved on (committed before the host's next
-        delivery, so a crash re-sends only what was in flight)."""
+        delivery, so a crash re-sends only what was in flight); False when the host must
+        wait, or is no longer this process's."""
         if suspends(self._domains, delivery.host):
             # Mastodon delivers nothing to a suspended domain; nothing is kept for later either
-            await self._store.advance(delivery.host, delivery.target_id, given_up=1)
-            return True
+            return await self._store.advance(delivery.host, delivery.target_id, given_up=1)
         signer = await self._signers.signer_for(delivery.actor_id)
         answer = await self._poster.post_activity(delivery.inbox, delivery.body, signer)
         verdict = Verdict.PERMANENT_FAILURE if answer.refused else classify(answer.status)
@@ -235,8 +247,9 @@ class DeliveryWorker:
         self._recent.append((now, delivery.host, answer.status is not None))
         self._note_link(answered=answer.status is not None)
         if verdict is Verdict.DELIVERED:
-            await self._store.advance(delivery.host, delivery.target_id, delivered=1, answer=answer)
-            return True
+            return await self._store.advance(
+                delivery.host, delivery.target_id, delivered=1, answer=answer
+            )
         if verdict is Verdict.PERMANENT_FAILURE or self._too_old(delivery, answer, now):
             log.warning(
                 "delivery given up",
@@ -247,8 +260,9 @@ class DeliveryWorker:
                     "error": answer.error,
                 },
             )
-            await self._store.advance(delivery.host, delivery.target_id, given_up=1, answer=answer)
-            return True
+            return await self._store.advance(
+                delivery.host, delivery.target_id, given_up=1, answer=answer
+            )
         if answer.status is None and self._looks_like_local_outage(now):
             self._paused_until = now + OUTAGE_PAUSE
             log.warning("every peer unreachable: pausing deliveries", extra={"for_s": 30})

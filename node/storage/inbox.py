@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
@@ -20,6 +21,7 @@ from node.domain.ids import new_id
 from node.storage.base import utcnow
 from node.storage.dialects import insert_or_ignore
 from node.storage.group_commit import GroupCommitter
+from node.storage.leases import DEFAULT_LEASE, process_identity
 from node.storage.models import InboxItem
 
 ITEMS = InboxItem.__table__
@@ -36,15 +38,34 @@ class SqlInbox:
     Inserts go through group commit: a burst of deliveries shares transactions and one
     statement. The backlog (pending and held items) is kept in memory from the inserts and
     the outcomes, and recounted now and then when the worker claims.
+
+    Claims are leases: a claimed item is this process's until it is settled or its lease
+    ends, so several processes on one PostgreSQL never apply the same item at once, and the
+    items of a process that died are due again once their lease is over.
     """
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], committer: GroupCommitter | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        committer: GroupCommitter | None = None,
+        *,
+        owner: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """`owner` names this process in the claims (unique per process by default);
+        `lease` is how long a claimed item stays this process's without being settled;
+        `clock` dates the renewals (the worker's clock: tests pin both)."""
         self._sessions = sessions
         self._committer = committer or GroupCommitter(sessions)
         self._backlog = 0
         self._counted_at: float | None = None
+        self.owner = owner or process_identity()
+        self._lease = lease
+        self._clock = clock
+        #: items claimed and not settled yet, and when their leases are next renewed
+        self._in_hand: set[str] = set()
+        self._renew_at: datetime | None = None
 
     def backlog(self) -> int:
         """Pending and held items, as this process last knew (no query)."""
@@ -69,26 +90,37 @@ class SqlInbox:
         return new
 
     async def claim_due(self, now: datetime, limit: int) -> list[QueuedActivity]:
-        """Pending items and held items whose wait is over, in arrival order."""
-        async with self._sessions() as session:
+        """Claim pending items and held items whose wait is over, in arrival order, that no
+        other process holds: `FOR UPDATE SKIP LOCKED` on PostgreSQL passes over the rows
+        another process is claiming at that moment instead of waiting for them."""
+        due = (
+            select(ITEMS.c.id)
+            .where(_due(now))
+            .order_by(ITEMS.c.received_at, ITEMS.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self._sessions.begin() as session:
             rows = await session.execute(
-                select(ITEMS.c.id, ITEMS.c.raw, ITEMS.c.attempts, ITEMS.c.received_at)
-                .where(_due(now))
-                .order_by(ITEMS.c.received_at, ITEMS.c.id)
-                .limit(limit)
+                update(ITEMS)
+                .where(ITEMS.c.id.in_(due.scalar_subquery()))
+                .values(claimed_by=self.owner, lease_until=now + self._lease)
+                .returning(ITEMS.c.id, ITEMS.c.raw, ITEMS.c.attempts, ITEMS.c.received_at)
             )
-            claimed = [
-                QueuedActivity(
-                    item_id=row.id,
-                    activity=json.loads(row.raw),
-                    attempts=row.attempts,
-                    received_at=row.received_at,
-                )
-                for row in rows
-            ]
+            claimed = sorted(rows, key=lambda row: (row.received_at, row.id))
             if len(claimed) < limit or self._recount_due():
                 await self._recount(session)
-        return claimed
+        self._in_hand.update(row.id for row in claimed)
+        self._renew_at = now + self._lease / 2
+        return [
+            QueuedActivity(
+                item_id=row.id,
+                activity=json.loads(row.raw),
+                attempts=row.attempts,
+                received_at=row.received_at,
+            )
+            for row in claimed
+        ]
 
     async def recount_backlog(self) -> int:
         """Read the backlog from the database (at start: what earlier runs left waiting)."""
@@ -107,9 +139,13 @@ class SqlInbox:
 
     async def settle_many(self, settlements: list[Settlement]) -> None:
         """Record the outcomes of a batch of items in one statement and one transaction (the
-        worker holds its write turn: the committer is not writing meanwhile)."""
+        worker holds its write turn: the committer is not writing meanwhile), releasing their
+        claims; the claims still in hand are renewed once half their lease has passed (a batch
+        slower to apply than its lease stays this process's instead of being applied a second
+        time by another one)."""
         if not settlements:
             return
+        self._in_hand.difference_update(s.item_id for s in settlements)
         rows = [
             {
                 "item": s.item_id,
@@ -121,6 +157,7 @@ class SqlInbox:
         ]
 
         async with self._sessions.begin() as session:
+            await self._renew_if_due(session)
             await session.execute(
                 update(ITEMS)
                 .where(ITEMS.c.id == bindparam("item"))
@@ -129,10 +166,23 @@ class SqlInbox:
                     note=bindparam("new_note"),
                     hold_until=bindparam("new_hold_until"),
                     attempts=ITEMS.c.attempts + 1,
+                    claimed_by=None,
+                    lease_until=None,
                 ),
                 rows,
             )
         self._backlog = max(0, self._backlog - sum(s.state in _FINAL for s in settlements))
+
+    async def _renew_if_due(self, session: AsyncSession) -> None:
+        now = self._clock()
+        if not self._in_hand or self._renew_at is None or now < self._renew_at:
+            return
+        self._renew_at = now + self._lease / 2
+        await session.execute(
+            update(ITEMS)
+            .where(ITEMS.c.id.in_(self._in_hand), ITEMS.c.claimed_by == self.owner)
+            .values(lease_until=now + self._lease)
+        )
 
     def _recount_due(self) -> bool:
         return (
@@ -165,8 +215,10 @@ def _waiting() -> ColumnElement[bool]:
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
-    """Items to apply now: pending ones, and held ones whose wait is over."""
-    return or_(
+    """Items to apply now: pending ones, and held ones whose wait is over, that no process
+    holds (never claimed, or its claim has expired: that process died)."""
+    waiting = or_(
         ITEMS.c.state == "pending",
         (ITEMS.c.state == "held") & (ITEMS.c.hold_until <= now),
     )
+    return waiting & or_(ITEMS.c.lease_until.is_(None), ITEMS.c.lease_until <= now)

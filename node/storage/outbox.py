@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Integer,
     Select,
     String,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,6 +30,7 @@ from federation.http import DeliveryOutcome
 from node.storage.base import UTCDateTime, utcnow
 from node.storage.dialects import insert_or_ignore
 from node.storage.group_commit import GroupCommitter
+from node.storage.leases import DEFAULT_LEASE, process_identity
 from node.storage.models import DeliveryCursor, OutboxEntry, OutboxTarget
 from protocols.activitystreams import host_of
 
@@ -93,16 +96,21 @@ def _pending(host: str, row: Any) -> PendingDelivery:
     )
 
 
-#: One cursor move (parameters merged per host by SqlDeliveryStore.advance).
+#: One cursor move (parameters merged per host by SqlDeliveryStore.advance). It renews the
+#: host's lease, and only the lease holder moves the cursor, never backwards: a process that
+#: lost the host (it stalled past its lease) cannot undo what the new owner delivered.
 MOVE_CURSOR = text(
     "UPDATE delivery_cursors SET last_target_id = :target, failures = 0,"
     " next_attempt_at = NULL, delivered = delivered + :delivered,"
     " given_up = given_up + :given_up,"
     " last_status = COALESCE(:status, last_status),"
     " last_error = COALESCE(:error, last_error),"
-    " last_success_at = COALESCE(:success_at, last_success_at)"
-    " WHERE host = :host"
+    " last_success_at = COALESCE(:success_at, last_success_at),"
+    " lease_until = :lease_until"
+    " WHERE host = :host AND owner = :owner AND last_target_id < :target"
 ).bindparams(
+    bindparam("lease_until", type_=UTCDateTime()),
+    bindparam("owner", type_=String()),
     bindparam("target", type_=BigInteger()),
     bindparam("delivered", type_=BigInteger()),
     bindparam("given_up", type_=BigInteger()),
@@ -114,28 +122,72 @@ MOVE_CURSOR = text(
 
 
 class SqlDeliveryStore:
-    """Cursors advance target by target; the log itself is never rewritten."""
+    """Cursors advance target by target; the log itself is never rewritten.
+
+    Each host is delivered to by one process at a time: the process leases the host's cursor
+    row (`owner`, `lease_until`), renews the lease with every cursor move, and another process
+    takes the host over only once the lease has expired (its owner died or stalled). The
+    database decides, not a parent process: several machines on one PostgreSQL share hosts
+    the same way. On SQLite there is one process, and the leases cost one statement a pass.
+    """
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], committer: GroupCommitter | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        committer: GroupCommitter | None = None,
+        *,
+        owner: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """`owner` names this process in the leases (unique per process by default);
+        `lease` is how long a host stays this process's without a cursor move; `clock`
+        dates the renewals (the worker's clock: tests pin both)."""
         self._sessions = sessions
         # Cursor moves of all hosts share transactions: a fan-out is one commit every few
         # milliseconds instead of one per delivery, and each delivery still waits for its own.
         self._committer = committer or GroupCommitter(sessions)
         self._moves: dict[str, dict[str, Any]] = {}
-        self._flush: asyncio.Future[None] | None = None
+        self._flush: asyncio.Future[set[str]] | None = None
+        self.owner = owner or process_identity()
+        self._lease = lease
+        self._clock = clock
 
     async def due_hosts(self, now: datetime, limit: int) -> list[str]:
-        """Hosts with targets beyond their cursor and no backoff in force."""
-        async with self._sessions() as session:
-            query = (
-                _due_targets(select(OutboxTarget.host), now)
-                .group_by(OutboxTarget.host)
-                .order_by(func.min(OutboxTarget.id))
-                .limit(limit)
+        """Hosts with targets beyond their cursor, no backoff in force, and no other process's
+        lease on them; leased to this process (renewed if already its own) before returning.
+
+        Rows another process is leasing right now are skipped, not waited for
+        (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer)."""
+        query = (
+            _due_targets(select(OutboxTarget.host), now)
+            .where(_leasable(self.owner, now))
+            .group_by(OutboxTarget.host)
+            .order_by(func.min(OutboxTarget.id))
+            .limit(limit)
+        )
+        async with self._sessions.begin() as session:
+            due = list(await session.scalars(query))
+            if not due:
+                return []
+            await session.execute(
+                insert_or_ignore(session, DeliveryCursor).on_conflict_do_nothing(),
+                [{"host": host, "last_target_id": 0} for host in due],
             )
-            return list(await session.scalars(query))
+            free = (
+                select(CURSORS.c.host)
+                .where(CURSORS.c.host.in_(due), _leasable(self.owner, now))
+                .with_for_update(skip_locked=True)
+            )
+            leased = set(
+                await session.scalars(
+                    update(CURSORS)
+                    .where(CURSORS.c.host.in_(free.scalar_subquery()))
+                    .values(owner=self.owner, lease_until=now + self._lease)
+                    .returning(CURSORS.c.host)
+                )
+            )
+        return [host for host in due if host in leased]
 
     async def count_due(self, now: datetime) -> int:
         """How many deliveries are due now: beyond their host's cursor, no backoff in force."""
@@ -186,7 +238,16 @@ class SqlDeliveryStore:
         return found
 
     async def pending_for_host(self, host: str, limit: int) -> list[PendingDelivery]:
-        """The host's next deliveries beyond its cursor, in log order."""
+        """The host's next deliveries beyond its cursor, in log order; none once this process
+        no longer holds the host's lease (renewed here: a long drain keeps its host)."""
+        async with self._sessions.begin() as session:
+            renewed = await session.execute(
+                update(CURSORS)
+                .where(CURSORS.c.host == host, CURSORS.c.owner == self.owner)
+                .values(lease_until=self._clock() + self._lease)
+            )
+        if not renewed.rowcount:  # type: ignore[attr-defined]
+            return []
         return (await self.pending_for_hosts([host], limit)).get(host, [])
 
     async def advance(
@@ -197,8 +258,9 @@ class SqlDeliveryStore:
         delivered: int = 0,
         given_up: int = 0,
         answer: DeliveryOutcome | None = None,
-    ) -> None:
-        """Move the host's cursor past a target and reset its failure count.
+    ) -> bool:
+        """Move the host's cursor past a target and reset its failure count; False when the
+        host's lease is another process's now (the cursor is left to it).
 
         Moves waiting for the same commit are merged per host and written by one
         executemany: a fan-out to a hundred hosts costs one statement per commit, not one
@@ -215,6 +277,7 @@ class SqlDeliveryStore:
                 "success_at": None,
             }
         move["target"] = target_id
+        move["owner"] = self.owner
         move["delivered"] += delivered
         move["given_up"] += given_up
         if answer is not None:
@@ -223,29 +286,37 @@ class SqlDeliveryStore:
             move["success_at"] = utcnow()
         if self._flush is None or self._flush.done():  # done here: it failed before its write ran
             self._flush = asyncio.ensure_future(self._committer.write(self._take_moves()))
-        await asyncio.shield(self._flush)
+        lost = await asyncio.shield(self._flush)
+        return host not in lost
 
-    def _take_moves(self) -> Callable[[AsyncSession], Awaitable[None]]:
-        """The write of the moves gathered until it runs (kept if it has to run again)."""
+    def _take_moves(self) -> Callable[[AsyncSession], Awaitable[set[str]]]:
+        """The write of the moves gathered until it runs (kept if it has to run again); it
+        gives the hosts whose lease this process has lost."""
         taken: dict[str, dict[str, Any]] = {}
 
-        async def write(session: AsyncSession) -> None:
+        async def write(session: AsyncSession) -> set[str]:
             if not taken:
                 taken.update(self._moves)
                 self._moves.clear()
                 self._flush = None
-            hosts = [{"host": host, "last_target_id": 0} for host in taken]
+            lease_until = self._clock() + self._lease
             await session.execute(
-                insert_or_ignore(session, DeliveryCursor).on_conflict_do_nothing(), hosts
+                MOVE_CURSOR, [move | {"lease_until": lease_until} for move in taken.values()]
             )
-            await session.execute(MOVE_CURSOR, list(taken.values()))
+            held = await session.scalars(
+                select(CURSORS.c.host).where(
+                    CURSORS.c.host.in_(taken), CURSORS.c.owner == self.owner
+                )
+            )
+            return set(taken) - set(held)
 
         return write
 
     async def postpone(
         self, host: str, count_failure: bool, until: datetime, answer: DeliveryOutcome
     ) -> int:
-        """Keep the cursor and wait; returns the host's consecutive failures."""
+        """Keep the cursor and wait; returns the host's consecutive failures. The host stays
+        leased: another process may take it once its wait and the lease are both over."""
         values: dict[str, Any] = {
             "next_attempt_at": until,
             "last_status": answer.status,
@@ -254,13 +325,23 @@ class SqlDeliveryStore:
         if count_failure:
             values["failures"] = CURSORS.c.failures + 1
         async with self._sessions.begin() as session:
-            await _update_cursor(session, host, values)
+            await session.execute(
+                CURSORS.update()
+                .where(CURSORS.c.host == host, CURSORS.c.owner == self.owner)
+                .values(**values)
+            )
             return int(
                 await session.scalar(
                     select(DeliveryCursor.failures).where(DeliveryCursor.host == host)
                 )
                 or 0
             )
+
+
+def _leasable(owner: str, now: datetime) -> ColumnElement[bool]:
+    """Cursor rows (or their absence, in an outer join) that `owner` may lease now: no lease,
+    its own, or an expired one."""
+    return or_(CURSORS.c.owner.is_(None), CURSORS.c.owner == owner, CURSORS.c.lease_until <= now)
 
 
 def _due_targets(query: Select[Any], now: datetime) -> Select[Any]:
@@ -272,23 +353,6 @@ def _due_targets(query: Select[Any], now: datetime) -> Select[Any]:
         .where(OutboxTarget.id > func.coalesce(cursor.last_target_id, 0))
         .where((cursor.next_attempt_at.is_(None)) | (cursor.next_attempt_at <= now))
     )
-
-
-async def _update_cursor(session: AsyncSession, host: str, values: dict[str, Any]) -> None:
-    """Update a host's cursor, creating its row the first time (race-free on both backends).
-
-    A Core statement on the table: the ORM's bulk update would evaluate it against every
-    object in the session, which costs more than the SQL on a fan-out's hot path.
-    """
-    statement = CURSORS.update().where(CURSORS.c.host == host).values(**values)
-    if (await session.execute(statement)).rowcount:  # type: ignore[attr-defined]
-        return
-    await session.execute(
-        insert_or_ignore(session, DeliveryCursor)
-        .values(host=host, last_target_id=0)
-        .on_conflict_do_nothing()
-    )
-    await session.execute(statement)
 
 
 async def entries_to_carry(

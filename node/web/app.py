@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -168,10 +169,11 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     # One writer for the inbox and the delivery log: their writes share transactions
     # instead of fighting over SQLite's single write lock.
     committer = GroupCommitter(app[sessions_key])
-    inbox_store = SqlInbox(app[sessions_key], committer)
+    lease = timedelta(seconds=config.database.lease_seconds)
+    inbox_store = SqlInbox(app[sessions_key], committer, lease=lease)
     await inbox_store.recount_backlog()  # backpressure counts what earlier runs left waiting
     delivery = DeliveryWorker(
-        SqlDeliveryStore(app[sessions_key], committer),
+        SqlDeliveryStore(app[sessions_key], committer, lease=lease),
         client,
         runtime.signers,
         utcnow,

@@ -215,13 +215,17 @@ async def client(clock: Clock) -> AsyncIterator[FederationClient]:
         yield started
 
 
+#: the lease owner of the workers `make_worker` builds, for a test's own look at their store
+THIS_PROCESS = "this-process"
+
+
 def make_worker(
     node: Node,
     client: FederationClient,
     clock: Clock,
     sessions: async_sessionmaker[AsyncSession] | None = None,
 ) -> DeliveryWorker:
-    store = SqlDeliveryStore(sessions or node.sessions)
+    store = SqlDeliveryStore(sessions or node.sessions, owner=THIS_PROCESS, clock=clock)
     signers = LocalSigners(sessions or node.sessions, KeyRing(), node.config)
     return DeliveryWorker(store, client, signers, clock, rng=random.Random(SEED))
 
@@ -482,7 +486,7 @@ async def test_a_503_postpones_then_the_retry_delivers_once(
     sink = await make_sink([503, 202])
     entry = await log(node, [sink.inbox()])
     worker = make_worker(node, client, clock)
-    store = SqlDeliveryStore(node.sessions)
+    store = SqlDeliveryStore(node.sessions, owner=THIS_PROCESS, clock=clock)
     started = clock()
 
     await worker.run_once()

@@ -70,6 +70,10 @@ class InboxItem(Base):
     hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the process applying it (PostgreSQL, several processes), until `lease_until`: past
+    #: that moment the item is due again, so a process killed mid-way loses nothing
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Follow(Base):
@@ -180,3 +184,7 @@ class DeliveryCursor(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     delivered: Mapped[int] = mapped_column(BigInteger, default=0)
     given_up: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the one process delivering to this host, until `lease_until` (renewed while it works;
+    #: another process takes the host over once the lease has expired)
+    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
