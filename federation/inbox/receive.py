@@ -27,6 +27,10 @@ from protocols.links import is_web_url, keep_web_links
 
 #: Mastodon's MAX_JSON_SIZE: larger bodies are refused before parsing.
 MAX_ACTIVITY_BYTES = 1_000_000
+#: The longest list an activity or its object may hold in one property (addressing, tags,
+#: attachments, poll options...): far above any real post (Mastodon caps a post's mentions,
+#: tags and options at a few dozen), far below what 1 MB of JSON can pack.
+MAX_LIST_ITEMS = 1_000
 #: What a sender refused for a full backlog is asked to wait, in seconds.
 RETRY_BUSY_AFTER_SECONDS = 30
 #: Activities whose embedded object is someone else's by design: Accept/Reject carry our
@@ -190,7 +194,18 @@ def parse_activity(body: bytes) -> dict[str, Any]:
         # Misskey-family servers compare signer and actor as strings: a single URI is required.
         raise InboxRefused(400, "activity has no single actor URI")
     document["actor"] = actor
+    check_list_sizes(document)
     return document
+
+
+def check_list_sizes(document: dict[str, Any]) -> None:
+    """Refuse an activity, or its embedded object, with a list longer than MAX_LIST_ITEMS:
+    work per activity stays bounded (one recipient per entry, one tag per entry...)."""
+    embedded = document.get("object")
+    for part in (document, embedded) if isinstance(embedded, dict) else (document,):
+        for name, value in part.items():
+            if isinstance(value, list) and len(value) > MAX_LIST_ITEMS:
+                raise InboxRefused(413, f"`{name[:40]}` lists more than {MAX_LIST_ITEMS} entries")
 
 
 def read_jsonld(document: dict[str, Any]) -> dict[str, Any]:

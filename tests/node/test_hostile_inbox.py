@@ -108,6 +108,12 @@ def no_actor(mallory: RemoteActorDoc, alice: RemoteActorDoc) -> Request:
     return signed_post(mallory, INBOX, note_create(mallory, 1) | {"actor": None})
 
 
+def twenty_thousand_recipients(mallory: RemoteActorDoc, alice: RemoteActorDoc) -> Request:
+    activity = note_create(mallory, 1)
+    activity["object"]["cc"] = [f"https://x.y/{n}" for n in range(20_000)]
+    return signed_post(mallory, INBOX, activity)
+
+
 CATALOGUE = [
     Hostile("not JSON", not_json, 400, "not valid JSON"),
     Hostile("no actor", no_actor, 400, "actor"),
@@ -121,6 +127,7 @@ CATALOGUE = [
     Hostile("10 MB body", ten_megabytes, 413, "body size"),
     Hostile("10,000-deep JSON", ten_thousand_deep, 400, "nested deeper"),
     Hostile("invalid UTF-8", invalid_utf8, 400, "not valid JSON"),
+    Hostile("20,000 recipients", twenty_thousand_recipients, 413, "more than 1000 entries"),
 ]
 
 
