@@ -63,9 +63,11 @@ class Outcome:
 
 
 Handler = Callable[[dict[str, Any]], Awaitable[Outcome]]
-#: Applies consecutive activities of one type together (one transaction for them all); an
-#: outcome per activity, None for one it leaves to the type's one-at-a-time handler.
-BatchHandler = Callable[[list[dict[str, Any]]], Awaitable[list[Outcome | None]]]
+#: Applies consecutive activities of one type together (one transaction for them all) and
+#: gives their outcomes, in order, for the activities up to the first one it leaves to the
+#: type's one-at-a-time handler: that one is applied before any later activity is looked
+#: at, since a later one may depend on it (a comment on an object its Create brings).
+BatchHandler = Callable[[list[dict[str, Any]]], Awaitable[list[Outcome]]]
 
 
 def _never(_error: BaseException) -> bool:
@@ -134,8 +136,9 @@ class InboxWorker:
 
     async def _apply_next(self, items: list[QueuedActivity], into: list[Settlement]) -> None:
         """Apply the first item, or the run of items of its type when a batch handler takes
-        that type; their settlements go `into` the list one by one, in order (those made
-        before a failure of the store are kept)."""
+        that type (up to the first one it leaves to the one-at-a-time handler, applied next);
+        their settlements go `into` the list one by one, in order (those made before a
+        failure of the store are kept)."""
         kind = type_of(items[0].activity) or ""
         batch_handler = self._batch_handlers.get(kind)
         if batch_handler is None:
@@ -144,17 +147,19 @@ class InboxWorker:
         run = list(itertools.takewhile(lambda i: type_of(i.activity) == kind, items))
         try:
             outcomes = await batch_handler([item.activity for item in run])
-        except Exception as exc:  # one activity failed the batch: each on its own, below
+        except Exception as exc:  # one activity failed the batch: each on its own
             if self._unavailable(exc):
                 raise
             log.warning(
                 "inbox batch failed; applying one by one", extra={"error": _first_line(exc)}
             )
-            outcomes = [None] * len(run)
-        for item, outcome in zip(run, outcomes, strict=True):
-            into.append(
-                await self._apply(item) if outcome is None else self._settlement(item, outcome)
-            )
+            for item in run:
+                into.append(await self._apply(item))
+            return
+        decided = zip(run[: len(outcomes)], outcomes, strict=True)
+        into.extend(self._settlement(item, outcome) for item, outcome in decided)
+        if len(outcomes) < len(run):
+            into.append(await self._apply(run[len(outcomes)]))
 
     async def _apply(self, item: QueuedActivity) -> Settlement:
         kind = type_of(item.activity) or ""

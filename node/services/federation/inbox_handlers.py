@@ -192,38 +192,41 @@ class InboxHandlers:
             session.add(note_from_as(document, _published(document)))
         return Outcome.applied("post stored")
 
-    async def on_create_many(self, activities: list[dict[str, Any]]) -> list[Outcome | None]:
+    async def on_create_many(self, activities: list[dict[str, Any]]) -> list[Outcome]:
         """`on_create` for a run of Creates in one transaction: plain posts are kept or
-        ignored here; poll answers, Maillage objects and odd posts are left (None) to it."""
-        outcomes: list[Outcome | None] = [None] * len(activities)
+        ignored here, up to the first poll answer, Maillage object or odd post (left to
+        `on_create`: a later post may reply to it)."""
+        outcomes: list[Outcome | None] = []
         posts: dict[int, dict[str, Any]] = {}
-        for index, activity in enumerate(activities):
+        for activity in activities:
             document = activity.get("object")
             if not isinstance(document, dict) or type_of(document) not in POST_TYPES:
-                outcomes[index] = Outcome.ignored("Create of something that is not a post")
+                outcomes.append(Outcome.ignored("Create of something that is not a post"))
             elif (
                 isinstance(document.get("id"), str)
                 and not may_answer_a_decision(self.runtime, document)
                 and maillage_kind(document) is None
             ):
-                posts[index] = document
-        if not posts:
-            return outcomes
-        async with self.runtime.sessions.begin() as session:
-            uris = {document["id"] for document in posts.values()}
-            known = set(await session.scalars(select(Note.uri).where(Note.uri.in_(uris))))
-            for index, document in posts.items():
-                if not await self._is_relevant(session, activities[index]["actor"], document):
-                    outcomes[index] = Outcome.ignored(
-                        "post neither for us nor from anyone we follow"
-                    )
-                elif document["id"] in known:
-                    outcomes[index] = Outcome.ignored("post already known")
-                else:
-                    known.add(document["id"])
-                    session.add(note_from_as(document, _published(document)))
-                    outcomes[index] = Outcome.applied("post stored")
-        return outcomes
+                posts[len(outcomes)] = document
+                outcomes.append(None)
+            else:
+                break
+        if posts:
+            async with self.runtime.sessions.begin() as session:
+                uris = {document["id"] for document in posts.values()}
+                known = set(await session.scalars(select(Note.uri).where(Note.uri.in_(uris))))
+                for index, document in posts.items():
+                    if not await self._is_relevant(session, activities[index]["actor"], document):
+                        outcomes[index] = Outcome.ignored(
+                            "post neither for us nor from anyone we follow"
+                        )
+                    elif document["id"] in known:
+                        outcomes[index] = Outcome.ignored("post already known")
+                    else:
+                        known.add(document["id"])
+                        session.add(note_from_as(document, _published(document)))
+                        outcomes[index] = Outcome.applied("post stored")
+        return [outcome for outcome in outcomes if outcome is not None]  # all decided now
 
     async def _is_relevant(
         self, session: AsyncSession, author: str, document: dict[str, Any]

@@ -37,11 +37,17 @@ def moderated_batches(
     suspended account or domain is ignored, the rest goes to the batch handler."""
 
     def guard(batch_handler: BatchHandler) -> BatchHandler:
-        async def guarded(activities: list[dict[str, Any]]) -> list[Outcome | None]:
+        async def guarded(activities: list[dict[str, Any]]) -> list[Outcome]:
             cut_off = [runtime.moderation.is_cut_off(a["actor"]) for a in activities]
             allowed = [a for a, cut in zip(activities, cut_off, strict=True) if not cut]
             answers = iter(await batch_handler(allowed) if allowed else [])
-            return [_CUT_OFF if cut else next(answers) for cut in cut_off]
+            outcomes = []
+            for cut in cut_off:  # up to the first activity the batch handler left out
+                outcome = _CUT_OFF if cut else next(answers, None)
+                if outcome is None:
+                    break
+                outcomes.append(outcome)
+            return outcomes
 
         return guarded
 
