@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import event, select
 
@@ -23,8 +24,11 @@ from node.services.participation.proposals import draft_proposal
 from node.services.runtime import Runtime
 from node.storage.inbox import SqlInbox
 from node.storage.models import Account, Circle, LocalActor
+from node.web.app import create_app
 from node.web.keys import engine_key, runtime_key
 from node.web.read_cache import read_cache_key
+from tests.conftest import initialise
+from tests.testrig.people import HTTP_NODE
 
 AP = {"Accept": "application/activity+json"}
 HTML = {"Accept": "text/html"}
@@ -130,10 +134,19 @@ async def _grow(runtime: Runtime, account: Account, circle: Circle, start: int, 
             session.add(note_from_as(document, need.created_at))
 
 
+@pytest.fixture
+async def busy_node(aiohttp_client: Any, make_config: Any) -> TestClient:
+    """A node with no background worker (every statement counted is the page's) whose admin
+    may post far more needs in an hour than residents may."""
+    config = make_config(node=HTTP_NODE, limits={"needs_per_hour": 1000})
+    await initialise(config)
+    return await aiohttp_client(create_app(config, workers=False))
+
+
 async def test_home_and_proposals_cost_the_same_statements_whatever_the_history(
-    web_node: TestClient,
+    busy_node: TestClient,
 ) -> None:
-    client = web_node  # no background worker: every statement counted is the page's
+    client = busy_node
     runtime = client.app[runtime_key]
     account, _ = await _admin(runtime)
     circle_form = {"name": "Mobilités", "kind": "working", "mandate": "Trajets", "slug": "mob"}
@@ -165,8 +178,9 @@ async def test_home_and_proposals_cost_the_same_statements_whatever_the_history(
 
 
 async def test_queue_and_session_writes_keep_the_cache_but_content_writes_do_not(
-    client: TestClient,
+    web_node: TestClient,
 ) -> None:
+    client = web_node  # no background worker writes meanwhile
     runtime = client.app[runtime_key]
     stamp = client.app[read_cache_key].stamp
     before = stamp.value
