@@ -122,6 +122,19 @@ class SqlInbox:
             for row in claimed
         ]
 
+    async def release_claims(self, *, everyone: bool = False) -> int:
+        """Give back the items this process claimed and has not settled (at a graceful stop),
+        or every process's claims (`everyone`: at start on SQLite, where only one process ever
+        runs, so that a restart after a crash does not wait for its own old leases to end).
+        Returns how many items were released."""
+        held = ITEMS.c.claimed_by.is_not(None) if everyone else ITEMS.c.claimed_by == self.owner
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(ITEMS).where(held).values(claimed_by=None, lease_until=None)
+            )
+        self._in_hand.clear()
+        return int(result.rowcount or 0)
+
     async def recount_backlog(self) -> int:
         """Read the backlog from the database (at start: what earlier runs left waiting)."""
         async with self._sessions() as session:

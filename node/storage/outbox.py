@@ -189,6 +189,18 @@ class SqlDeliveryStore:
             )
         return [host for host in due if host in leased]
 
+    async def release_leases(self, *, everyone: bool = False) -> int:
+        """Give back the hosts this process leases (at a graceful stop), or every process's
+        leases (`everyone`: at start on SQLite, where only one process ever runs), so that the
+        next process delivers at once instead of waiting for the old leases to end. Returns
+        how many hosts were released."""
+        held = CURSORS.c.owner.is_not(None) if everyone else CURSORS.c.owner == self.owner
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                CURSORS.update().where(held).values(owner=None, lease_until=None)
+            )
+        return int(result.rowcount or 0)
+
     async def count_due(self, now: datetime) -> int:
         """How many deliveries are due now: beyond their host's cursor, no backoff in force."""
         async with self._sessions() as session:

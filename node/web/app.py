@@ -171,9 +171,13 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     committer = GroupCommitter(app[sessions_key])
     lease = timedelta(seconds=config.database.lease_seconds)
     inbox_store = SqlInbox(app[sessions_key], committer, lease=lease)
+    delivery_store = SqlDeliveryStore(app[sessions_key], committer, lease=lease)
+    if config.database.is_sqlite:  # one process only: what an earlier run held is free now
+        await inbox_store.release_claims(everyone=True)
+        await delivery_store.release_leases(everyone=True)
     await inbox_store.recount_backlog()  # backpressure counts what earlier runs left waiting
     delivery = DeliveryWorker(
-        SqlDeliveryStore(app[sessions_key], committer, lease=lease),
+        delivery_store,
         client,
         runtime.signers,
         utcnow,
@@ -195,8 +199,11 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     yield
     try:
         await runtime.refusals.flush()  # what was counted since the last write
+        # the workers have stopped: the next process takes over at once, not after the leases
+        await inbox_store.release_claims()
+        await delivery_store.release_leases()
     except Exception:  # shutting down: say it, do not hide the rest of the shutdown
-        log.exception("refusal counts not written at shutdown")
+        log.exception("refusal counts or leases not written at shutdown")
     await client.close()
 
 

@@ -94,9 +94,7 @@ async def test_the_whole_outbox_when_nothing_is_known() -> None:
 async def test_the_budget_bounds_pages_and_activities() -> None:
     by_pages = await catch_up(ACTOR, OUTBOX, Server(served(30)).fetch, knowing(), max_pages=2)
     assert numbers_of(by_pages) == [25, 26, 27, 28, 29, 30]
-    by_count = await catch_up(
-        ACTOR, OUTBOX, Server(served(30)).fetch, knowing(), max_activities=4
-    )
+    by_count = await catch_up(ACTOR, OUTBOX, Server(served(30)).fetch, knowing(), max_activities=4)
     assert numbers_of(by_count) == [27, 28, 29, 30]
 
 

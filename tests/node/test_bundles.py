@@ -27,7 +27,13 @@ class Territory:
         self.base = f"http://{self.host}"
         self.data = root / name
         created = run_maillage(
-            "init", "--data", str(self.data), "--base-url", self.base, "--name", name,
+            "init",
+            "--data",
+            str(self.data),
+            "--base-url",
+            self.base,
+            "--name",
+            name,
             "--allow-private-addresses",
         )
         assert created.returncode == 0, created.stderr
@@ -70,9 +76,16 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> dict:
     imported_second = b.run("bundle", "import", str(second))
     again = b.run("bundle", "import", str(second))
     return {
-        "root": root, "a": a, "b": b, "first": first, "second": second,
-        "imported_first": imported_first, "followed": followed,
-        "imported_follow": imported_follow, "imported_second": imported_second, "again": again,
+        "root": root,
+        "a": a,
+        "b": b,
+        "first": first,
+        "second": second,
+        "imported_first": imported_first,
+        "followed": followed,
+        "imported_follow": imported_follow,
+        "imported_second": imported_second,
+        "again": again,
     }
 
 
@@ -117,15 +130,17 @@ def test_a_node_with_no_link_follows_an_actor_it_knows_from_a_bundle(story):
     assert "follow request sent" in story["followed"]
     assert "applied: 1" in story["imported_follow"]  # the Follow, through A's inbox pipeline
     a, b = story["a"], story["b"]
-    followers = a.query("SELECT follower_uri, state FROM follows WHERE follower_uri LIKE ?",
-                        f"{b.base}/%")
+    followers = a.query(
+        "SELECT follower_uri, state FROM follows WHERE follower_uri LIKE ?", f"{b.base}/%"
+    )
     assert followers == [(f"{b.base}/actors/territoire", "accepted")]
 
 
 def test_the_answer_and_the_news_come_back_by_bundle(story):
     a, b = story["a"], story["b"]
-    assert b.query("SELECT state FROM follows WHERE followed_uri = ?",
-                   f"{a.base}/actors/territoire") == [("accepted",)]
+    assert b.query(
+        "SELECT state FROM follows WHERE followed_uri = ?", f"{a.base}/actors/territoire"
+    ) == [("accepted",)]
     notes = b.notes_from(a)
     assert len(notes) == 1 and "Deuxième nouvelle d'Amont" in notes[0]
     assert "refused: 0" in story["imported_second"]
@@ -222,8 +237,10 @@ def test_a_file_that_is_no_bundle_gets_a_clear_message(story):
 
 def test_progress_is_shown_while_importing(story):
     out = fresh_reader(story).run("bundle", "import", str(story["second"]))
-    total = sum(json.loads(read_bundle(story["second"])["manifest.json"])[k]
-                for k in ("actors", "activities"))
+    total = sum(
+        json.loads(read_bundle(story["second"])["manifest.json"])[k]
+        for k in ("actors", "activities")
+    )
     assert f"{total}/{total} entries" in out
 
 

@@ -254,8 +254,12 @@ async def test_a_domain_whose_media_is_rejected_shows_the_default_avatar(
     runtime = web_node.app[runtime_key]
     async with web_node.app[sessions_key].begin() as session:
         actor = RemoteActor(
-            uri="https://images.example/users/ana", domain="images.example", type="Person",
-            username="ana", inbox="https://images.example/users/ana/inbox", raw="{}",
+            uri="https://images.example/users/ana",
+            domain="images.example",
+            type="Person",
+            username="ana",
+            inbox="https://images.example/users/ana/inbox",
+            raw="{}",
             icon_url="https://images.example/ana.png",
         )
         session.add(actor)

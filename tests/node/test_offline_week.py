@@ -102,8 +102,12 @@ async def test_a_week_cut_off_loses_nothing_and_every_peer_gets_everything_in_or
             published.append(text)
             if quarter == 0:
                 need = await submit(
-                    web, "/needs/new", "/needs",
-                    title=f"Besoin du jour {day + 1}", text="Pendant la coupure.", theme="mobility",
+                    web,
+                    "/needs/new",
+                    "/needs",
+                    title=f"Besoin du jour {day + 1}",
+                    text="Pendant la coupure.",
+                    theme="mobility",
                 )
                 assert need.status == 302, await need.text()
             await worker.run_once()

@@ -55,11 +55,18 @@ def test_signing_reproduces_the_w3c_vector_byte_for_byte():
 
 
 def test_the_w3c_signed_document_verifies():
-    signed = {**UNSIGNED, "proof": {
-        "type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022", "created": CREATED,
-        "verificationMethod": METHOD, "proofPurpose": "assertionMethod", "@context": CONTEXT,
-        "proofValue": PROOF_VALUE,
-    }}
+    signed = {
+        **UNSIGNED,
+        "proof": {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-jcs-2022",
+            "created": CREATED,
+            "verificationMethod": METHOD,
+            "proofPurpose": "assertionMethod",
+            "@context": CONTEXT,
+            "proofValue": PROOF_VALUE,
+        },
+    }
     verify_document(signed, vector_public_key())
 
 
@@ -85,15 +92,19 @@ def test_signing_replaces_an_existing_proof():
     verify_document(twice, key.public_key())
 
 
-@pytest.mark.parametrize("change", [
-    lambda d: d.__setitem__("name", "Forged Credential"),
-    lambda d: d["credentialSubject"].__setitem__("alumniOf", "Elsewhere"),
-    lambda d: d.__setitem__("extra", True),
-    lambda d: d.pop("validFrom"),
-    lambda d: d["proof"].__setitem__("created", "2030-01-01T00:00:00Z"),
-    lambda d: d["proof"].__setitem__("verificationMethod", "https://evil.example/#k"),
-    lambda d: d.__setitem__("@context", CONTEXT[:1]),
-], ids=["name", "nested", "added", "removed", "created", "method", "context"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.__setitem__("name", "Forged Credential"),
+        lambda d: d["credentialSubject"].__setitem__("alumniOf", "Elsewhere"),
+        lambda d: d.__setitem__("extra", True),
+        lambda d: d.pop("validFrom"),
+        lambda d: d["proof"].__setitem__("created", "2030-01-01T00:00:00Z"),
+        lambda d: d["proof"].__setitem__("verificationMethod", "https://evil.example/#k"),
+        lambda d: d.__setitem__("@context", CONTEXT[:1]),
+    ],
+    ids=["name", "nested", "added", "removed", "created", "method", "context"],
+)
 def test_any_change_breaks_the_proof(change):
     signed = copy.deepcopy(sign_document(UNSIGNED, vector_private_key(), METHOD, CREATED))
     change(signed)
@@ -110,16 +121,27 @@ def test_another_key_does_not_verify():
 JCS = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022"}
 
 
-@pytest.mark.parametrize(("proof", "reason"), [
-    (None, "no proof"),
-    ([{}, {}], "several proofs"),
-    ("z123", "not an object"),
-    ({"type": "Ed25519Signature2020"}, "DataIntegrityProof"),
-    ({"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022"}, "eddsa-jcs-2022"),
-    ({**JCS, "proofPurpose": "authentication"}, "purpose"),
-    ({**JCS, "proofPurpose": "assertionMethod", "verificationMethod": METHOD, "created": CREATED,
-      "proofValue": 5}, "proofValue"),
-])
+@pytest.mark.parametrize(
+    ("proof", "reason"),
+    [
+        (None, "no proof"),
+        ([{}, {}], "several proofs"),
+        ("z123", "not an object"),
+        ({"type": "Ed25519Signature2020"}, "DataIntegrityProof"),
+        ({"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022"}, "eddsa-jcs-2022"),
+        ({**JCS, "proofPurpose": "authentication"}, "purpose"),
+        (
+            {
+                **JCS,
+                "proofPurpose": "assertionMethod",
+                "verificationMethod": METHOD,
+                "created": CREATED,
+                "proofValue": 5,
+            },
+            "proofValue",
+        ),
+    ],
+)
 def test_malformed_proofs_are_refused_with_a_reason(proof, reason):
     document = dict(UNSIGNED)
     if proof is not None:
