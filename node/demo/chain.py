@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from node.demo.context import Demo, SampleInconsistent
 from node.demo.model import Comment, DecisionSample, NeedSample, ProposalSample
-from node.domain.participation import DecisionMethod
+from node.domain.participation import DecisionMethod, DecisionState
 from node.services.participation.decisions import (
     DecisionDraft,
     cast_vote,
@@ -159,15 +161,20 @@ async def _amend(demo: Demo, proposal: Proposal, sample: ProposalSample) -> None
 
 async def _decide(demo: Demo, proposal: Proposal, sample: DecisionSample) -> None:
     """Open the decision at its moment, cast the votes, and close it when its time has
-    passed (the scheduler's own closing, run at that moment)."""
+    passed (the scheduler's own closing, run at that moment).
+
+    A node serving the same database meanwhile closes every decision whose end has passed:
+    a past decision therefore ends ahead while its votes are cast, and gets its real end
+    just before it is closed here."""
     runtime = demo.runtime
     opens, closes = demo.at(sample.opens_days_ago), demo.at(sample.closes_days_ago)
+    past = closes < demo.clock.now
     draft = DecisionDraft(
         proposal_id=proposal.id,
         question=sample.question,
         method=DecisionMethod(sample.method),
         opens_at=None,
-        closes_at=closes,
+        closes_at=demo.clock.now + timedelta(days=1) if past else closes,
         quorum=sample.quorum,
     )
     facilitator = demo.person(sample.opened_by, opens)
@@ -180,12 +187,16 @@ async def _decide(demo: Demo, proposal: Proposal, sample: DecisionSample) -> Non
         voter = demo.person(ballot.person, cast)
         await cast_vote(runtime, voter, decision.id, ballot.choice, ballot.comment, now=cast)
         demo.counts["votes"] += 1
-    if closes < demo.clock.now:
+    if past:
+        await demo.backdate.rows(Decision, [Decision.id == decision.id], closes_at=closes)
         await _close(demo, proposal, decision, closes)
 
 
 async def _close(demo: Demo, proposal: Proposal, decision: Decision, closes: datetime) -> None:
-    if not await close_due_decisions(demo.runtime, now=closes + timedelta(seconds=1)):
+    await close_due_decisions(demo.runtime, now=closes + timedelta(seconds=1))
+    async with demo.runtime.sessions() as session:
+        state = await session.scalar(select(Decision.state).where(Decision.id == decision.id))
+    if state != DecisionState.CLOSED:  # closed here, or by a node serving meanwhile
         raise SampleInconsistent(f"the decision {decision.question!r} did not close")
     await demo.backdate.rows(Decision, [Decision.id == decision.id], closed_at=closes)
     await demo.backdate.history(closes, [decision.uri])

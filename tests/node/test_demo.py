@@ -4,12 +4,22 @@ data unless asked, on SQLite and PostgreSQL; its boundary set only where none is
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tomllib
 import uuid
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import func, select
+
+from instance_config.load import load_config
+from node.demo.fill import fill_demo
 from node.demo.territory import set_boundary
+from node.services.participation.decision_closing import close_due_decisions
+from node.storage.models import Decision, Vote
+from node.web.app import create_app
+from node.web.keys import runtime_key
 from tests.testrig.postgres import PostgresServer, free_port
 from tests.testrig.processes import get, run_maillage, start_maillage, stop, wait_until_serving
 
@@ -208,3 +218,30 @@ def test_demo_on_postgresql(tmp_path: Path, postgres_server: PostgresServer) -> 
         assert "Résultat du vote" in page(base + link(decisions, "decisions", "composteurs"))
     finally:
         stop(server)
+
+
+async def test_demo_fills_a_node_whose_decision_clock_runs_meanwhile(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    """A served node closes every decision whose end has passed, on its own clock: the demo's
+    past decisions still get all their votes, and close once."""
+    data = tmp_path / "node"
+    initialised = run_maillage("init", "--data", str(data), "--base-url", "http://127.0.0.1:8090")
+    assert initialised.returncode == 0, initialised.stderr
+    config = load_config(data, {})
+    serving = await aiohttp_client(create_app(config, workers=False))
+    runtime = serving.app[runtime_key]
+    filled = asyncio.create_task(fill_demo(config, {}, progress=lambda _line: None))
+    ticks = 0
+    while not filled.done() and ticks < 20_000:  # the node's clock, ticking as fast as it can
+        await close_due_decisions(runtime)
+        await asyncio.sleep(0)
+        ticks += 1
+    report = await filled
+    async with runtime.sessions() as session:
+        votes = await session.scalar(select(func.count()).select_from(Vote))
+        closed = await session.scalar(
+            select(func.count()).select_from(Decision).where(Decision.state == "closed")
+        )
+    assert votes == report.counts["votes"] and votes > 0
+    assert closed == 2
