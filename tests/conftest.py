@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from instance_config import InstanceConfig, parse_config
 from node.services.instance.setup import AdminCredentials, initialise_node
@@ -102,3 +103,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path}/node.sqlite3"
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.create_database(f"test_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+async def node_sessions(
+    database_url: str, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on an initialised node (migrated, actors and admin created), on each backend."""
+    config = config_for(tmp_path, database={"url": database_url.replace("+asyncpg", "")})
+    await initialise(config)
+    engine = make_engine(config.database.url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()

@@ -197,13 +197,17 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     )
     app[delivery_worker_key] = delivery
     yield
-    try:
-        await runtime.refusals.flush()  # what was counted since the last write
-        # the workers have stopped: the next process takes over at once, not after the leases
-        await inbox_store.release_claims()
-        await delivery_store.release_leases()
-    except Exception:  # shutting down: say it, do not hide the rest of the shutdown
-        log.exception("refusal counts or leases not written at shutdown")
+    # What was counted since the last write; and, the workers having stopped, the claims and
+    # leases, so that the next process takes over at once instead of after the leases.
+    for what, write in (
+        ("refusal counts", runtime.refusals.flush),
+        ("inbox claims", inbox_store.release_claims),
+        ("delivery leases", delivery_store.release_leases),
+    ):
+        try:
+            await write()
+        except Exception:  # shutting down: say it, do not skip the rest of the shutdown
+            log.exception("%s not written at shutdown", what)
     await client.close()
 
 

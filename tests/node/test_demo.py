@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from instance_config.load import load_config
 from node.demo.fill import fill_demo
 from node.demo.territory import set_boundary
+from node.domain.participation import DecisionState
 from node.services.participation.decision_closing import close_due_decisions
 from node.storage.models import Decision, Vote
 from node.web.app import create_app
@@ -241,7 +242,7 @@ async def test_demo_fills_a_node_whose_decision_clock_runs_meanwhile(
     async with runtime.sessions() as session:
         votes = await session.scalar(select(func.count()).select_from(Vote))
         closed = await session.scalar(
-            select(func.count()).select_from(Decision).where(Decision.state == "closed")
+            select(func.count()).select_from(Decision).where(Decision.state == DecisionState.CLOSED)
         )
     assert votes == report.counts["votes"] and votes > 0
     assert closed == 2
