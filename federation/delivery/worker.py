@@ -158,6 +158,11 @@ class DeliveryWorker:
         self._unanswered = False
 
     @property
+    def busy_hosts(self) -> frozenset[str]:
+        """The hosts being delivered to right now (their leases must stay this process's)."""
+        return frozenset(self._busy)
+
+    @property
     def paused(self) -> bool:
         """True while the outage guard holds sending back."""
         return self._paused_until is not None and self._clock() < self._paused_until

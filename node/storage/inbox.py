@@ -63,9 +63,8 @@ class SqlInbox:
         self.owner = owner or process_identity()
         self._lease = lease
         self._clock = clock
-        #: items claimed and not settled yet, and when their leases are next renewed
+        #: items claimed and not settled yet (their leases are renewed by `renew_claims`)
         self._in_hand: set[str] = set()
-        self._renew_at: datetime | None = None
 
     def backlog(self) -> int:
         """Pending and held items, as this process last knew (no query)."""
@@ -111,7 +110,6 @@ class SqlInbox:
             if len(claimed) < limit or self._recount_due():
                 await self._recount(session)
         self._in_hand.update(row.id for row in claimed)
-        self._renew_at = now + self._lease / 2
         return [
             QueuedActivity(
                 item_id=row.id,
@@ -153,9 +151,7 @@ class SqlInbox:
     async def settle_many(self, settlements: list[Settlement]) -> None:
         """Record the outcomes of a batch of items in one statement and one transaction (the
         worker holds its write turn: the committer is not writing meanwhile), releasing their
-        claims; the claims still in hand are renewed once half their lease has passed (a batch
-        slower to apply than its lease stays this process's instead of being applied a second
-        time by another one)."""
+        claims."""
         if not settlements:
             return
         self._in_hand.difference_update(s.item_id for s in settlements)
@@ -170,7 +166,6 @@ class SqlInbox:
         ]
 
         async with self._sessions.begin() as session:
-            await self._renew_if_due(session)
             await session.execute(
                 update(ITEMS)
                 .where(ITEMS.c.id == bindparam("item"))
@@ -186,16 +181,19 @@ class SqlInbox:
             )
         self._backlog = max(0, self._backlog - sum(s.state in _FINAL for s in settlements))
 
-    async def _renew_if_due(self, session: AsyncSession) -> None:
-        now = self._clock()
-        if not self._in_hand or self._renew_at is None or now < self._renew_at:
-            return
-        self._renew_at = now + self._lease / 2
-        await session.execute(
-            update(ITEMS)
-            .where(ITEMS.c.id.in_(self._in_hand), ITEMS.c.claimed_by == self.owner)
-            .values(lease_until=now + self._lease)
-        )
+    async def renew_claims(self) -> int:
+        """Extend the leases of the items claimed and not yet settled (the lease heartbeat):
+        an item slower to apply than its lease stays this process's instead of being applied
+        a second time by another one. Returns how many claims were renewed."""
+        if not self._in_hand:
+            return 0
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(ITEMS)
+                .where(ITEMS.c.id.in_(list(self._in_hand)), ITEMS.c.claimed_by == self.owner)
+                .values(lease_until=self._clock() + self._lease)
+            )
+        return int(result.rowcount or 0)
 
     def _recount_due(self) -> bool:
         return (

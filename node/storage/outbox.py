@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -198,6 +198,21 @@ class SqlDeliveryStore:
         async with self._sessions.begin() as session:
             result = await session.execute(
                 CURSORS.update().where(held).values(owner=None, lease_until=None)
+            )
+        return int(result.rowcount or 0)
+
+    async def renew_leases(self, hosts: Collection[str]) -> int:
+        """Extend this process's leases on the hosts it is delivering to (the lease
+        heartbeat): a delivery slower than the lease, a peer that takes its time to answer,
+        keeps its host instead of another process sending the same thing meanwhile. Returns
+        how many leases were renewed."""
+        if not hosts:
+            return 0
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                CURSORS.update()
+                .where(CURSORS.c.host.in_(list(hosts)), CURSORS.c.owner == self.owner)
+                .values(lease_until=self._clock() + self._lease)
             )
         return int(result.rowcount or 0)
 

@@ -45,6 +45,7 @@ from node.web.keys import (
     inbox_store_key,
     inbox_worker_key,
     keyring_key,
+    lease_heartbeat_key,
     runtime_key,
     sessions_key,
     templates_key,
@@ -196,6 +197,7 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
         batch_handlers=inbox_batch_handlers(runtime),
     )
     app[delivery_worker_key] = delivery
+    app[lease_heartbeat_key] = _lease_heartbeat(inbox_store, delivery_store, delivery, lease)
     yield
     # What was counted since the last write; and, the workers having stopped, the claims and
     # leases, so that the next process takes over at once instead of after the leases.
@@ -209,6 +211,20 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
         except Exception:  # shutting down: say it, do not skip the rest of the shutdown
             log.exception("%s not written at shutdown", what)
     await client.close()
+
+
+def _lease_heartbeat(
+    inbox: SqlInbox, deliveries: SqlDeliveryStore, delivery: DeliveryWorker, lease: timedelta
+) -> PeriodicJob:
+    """The claims and leases this process holds are renewed three times a lease: an item
+    slow to apply, or a peer slow to answer, stays this process's, and is not applied or
+    sent a second time by another process on the same database."""
+
+    async def renew() -> None:
+        await inbox.renew_claims()
+        await deliveries.renew_leases(delivery.busy_hosts)
+
+    return PeriodicJob("leases", renew, every_seconds=lease.total_seconds() / 3)
 
 
 #: A catch-up from the followed actors' outboxes runs at start, when the link returns, and
@@ -299,6 +315,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     workers: tuple[BackgroundWorker, ...] = (
         app[inbox_worker_key],
         app[delivery_worker_key],
+        app[lease_heartbeat_key],
         _decision_clock(app[runtime_key]),
         _moderation_refresh(app[runtime_key]),
         _limits_upkeep(app[runtime_key]),

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from federation.delivery.worker import DeliveryWorker
 from federation.inbox.worker import InboxWorker
-from federation.worker_loop import BackgroundWorker
+from federation.worker_loop import BackgroundWorker, PeriodicJob
 from instance_config import InstanceConfig
 from node.services.runtime import Runtime
 from node.storage.inbox import SqlInbox
@@ -21,5 +21,6 @@ runtime_key = web.AppKey("runtime", Runtime)
 inbox_store_key = web.AppKey("inbox_store", SqlInbox)
 inbox_worker_key = web.AppKey("inbox_worker", InboxWorker)
 delivery_worker_key = web.AppKey("delivery_worker", DeliveryWorker)
+lease_heartbeat_key = web.AppKey("lease_heartbeat", PeriodicJob)
 #: the background workers running in this process, for /healthz (absent: none run)
 watched_workers_key: web.AppKey[tuple[BackgroundWorker, ...]] = web.AppKey("watched_workers")
