@@ -31,7 +31,7 @@ from node.services.accounts.members import (
     require_manager,
 )
 from node.services.accounts.passwords import hash_password
-from node.services.accounts.sessions import MIN_PASSWORD_LENGTH, log_in
+from node.services.accounts.sessions import MIN_PASSWORD_LENGTH, open_session_for
 from node.storage.actors import get_account_by_username
 from node.storage.base import utcnow
 from node.storage.models import AccessLink, Account, LocalActor, WebSession
@@ -173,7 +173,9 @@ async def join(
     if problem:
         form.check(False, "username", problem)
     form.raise_if_invalid()
-    keys = await asyncio.to_thread(generate_actor_keys)  # RSA generation: off the event loop
+    # RSA generation and argon2: off the event loop, each takes a good part of a second
+    keys = await asyncio.to_thread(generate_actor_keys)
+    password_hash = await asyncio.to_thread(hash_password, password)
     async with sessions.begin() as session:
         link = await _usable_link(session, token, "invite")
         if await handle_taken(session, username):
@@ -189,16 +191,13 @@ async def join(
         )
         session.add(actor)
         await session.flush()
-        session.add(
-            Account(
-                username=username,
-                password_hash=hash_password(password),
-                role=link.role,
-                actor_id=actor.id,
-            )
+        account = Account(
+            username=username, password_hash=password_hash, role=link.role, actor_id=actor.id
         )
+        session.add(account)
         await _spend(session, link)
-    return await log_in(sessions, username, password)
+        await session.flush()
+    return await open_session_for(sessions, account.id)
 
 
 async def issue_reset(
@@ -249,17 +248,17 @@ async def reset_password(
     form = Form(data)
     password = _password(form)
     form.raise_if_invalid()
+    password_hash = await asyncio.to_thread(hash_password, password)
     async with sessions.begin() as session:
         link = await _usable_link(session, token, "reset")
         account = await session.get(Account, link.account_id) if link.account_id else None
         if account is None:
             raise LinkInvalid("Ce lien n'existe pas. Vérifiez qu'il a été copié en entier.", 404)
-        account.password_hash = hash_password(password)
+        account.password_hash = password_hash
         account.must_change_password = False
         await session.execute(delete(WebSession).where(WebSession.account_id == account.id))
         await _spend(session, link)
-        username = account.username
-    return await log_in(sessions, username, password)
+    return await open_session_for(sessions, account.id)
 
 
 async def pending_invites(sessions: async_sessionmaker[AsyncSession]) -> list[PendingInvite]:

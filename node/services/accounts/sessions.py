@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -76,12 +77,28 @@ async def _open_session(
     replacing: str | None,
 ) -> tuple[str, Account]:
     """Check the credentials and open a session; an unknown login name costs the same
-    password check as a known one and gets the same answer."""
-    async with sessions.begin() as session:
+    password check as a known one and gets the same answer. The check runs in a thread:
+    argon2 takes a good part of a second on small hardware, the server goes on meanwhile."""
+    async with sessions() as session:
         account = await get_account_by_username(session, username.strip())
-        if not password_matches(account.password_hash if account else None, password):
+    matches = await asyncio.to_thread(
+        password_matches, account.password_hash if account else None, password
+    )
+    if not matches or account is None:
+        raise WrongCredentials("Identifiant ou mot de passe incorrect.")
+    return await open_session_for(sessions, account.id, replacing=replacing)
+
+
+async def open_session_for(
+    sessions: async_sessionmaker[AsyncSession], account_id: str, *, replacing: str | None = None
+) -> tuple[str, Account]:
+    """Open a session for an account whose owner has just proved who they are (their
+    password, or a link they chose a new one through); a suspended account is refused as at
+    login. The browser's previous session, `replacing`, ends."""
+    async with sessions.begin() as session:
+        account = await session.get(Account, account_id)
+        if account is None:
             raise WrongCredentials("Identifiant ou mot de passe incorrect.")
-        assert account is not None
         suspension = await active_suspension(session, account.id)
         if suspension is not None:
             raise AccountError(f"Votre compte est suspendu par la modération : {suspension.reason}")
@@ -161,18 +178,24 @@ async def change_password(
         raise AccountError("Le nouveau mot de passe doit compter au moins 10 caractères.")
     async with sessions() as session:
         account = await session.get(Account, account_id)
-        username = account.username if account is not None else ""
+    username = account.username if account is not None else ""
     if limiter is not None:
         await limiter.check(username, address)
+    # argon2 in threads: the server goes on meanwhile
+    if account is None or not await asyncio.to_thread(
+        verify_password, account.password_hash, current
+    ):
+        if limiter is not None:
+            await limiter.failed(username, address)
+        raise AccountError("Le mot de passe actuel est incorrect.")
+    if new == current:
+        raise AccountError("Le nouveau mot de passe doit différer de l'actuel.")
+    new_hash = await asyncio.to_thread(hash_password, new)
     async with sessions.begin() as session:
         account = await session.get(Account, account_id)
-        if account is None or not verify_password(account.password_hash, current):
-            if limiter is not None:
-                await limiter.failed(username, address)
+        if account is None:
             raise AccountError("Le mot de passe actuel est incorrect.")
-        if new == current:
-            raise AccountError("Le nouveau mot de passe doit différer de l'actuel.")
-        account.password_hash = hash_password(new)
+        account.password_hash = new_hash
         account.must_change_password = False
         await end_all_sessions(session, account_id)
         return open_session(session, account_id)

@@ -4,6 +4,7 @@ API call starts with. Only sha256 hashes of codes and tokens are stored."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
@@ -227,7 +228,8 @@ async def _password_token(
         app = await authenticated_app(session, client_id, client_secret)
         scopes = granted_scopes(scope, app)
         account = await get_account_by_username(session, username.strip())
-        if not password_matches(account.password_hash if account else None, password):
+        stored = account.password_hash if account else None
+        if not await asyncio.to_thread(password_matches, stored, password):  # argon2: off the loop
             raise _WrongCredentials(400, "Invalid username or password", code="invalid_grant")
         assert account is not None
         suspension = await active_suspension(session, account.id)
