@@ -12,7 +12,6 @@ import asyncio
 import itertools
 import json
 import random
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -44,6 +43,7 @@ from node.storage.outbox import SqlDeliveryStore, append_to_outbox
 from protocols.httpsig import read_signature
 from protocols.integrity import verify_document
 from tests.conftest import BASE_URL, config_for, initialise
+from tests.testrig.postgres import free_port
 
 VERSION = "0.1.0"
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -54,13 +54,6 @@ SEED = 20261122
 def loopback_only(address: IPAddress) -> bool:
     """127.0.0.1 and nothing else: the sinks are reachable, nothing else local is."""
     return address == IPv4Address("127.0.0.1")
-
-
-def free_port() -> int:
-    """A port nothing listens on (yet): connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Clock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -38,11 +39,33 @@ def find_pg_bin() -> Path | None:
     return None
 
 
+#: Ports handed out come from below Linux's ephemeral range (32768-60999), which outgoing
+#: connections draw from: a port chosen here is never taken meanwhile by some test's client.
+PORTS_FROM, PORTS_TO = 10_000, 32_000
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on right now, for a server about to start.
+
+    Each pytest-xdist worker draws from its own slice of the range, at random, never the
+    same port twice: two tests running side by side cannot be given the same one."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    size = (PORTS_TO - PORTS_FROM) // workers
+    first = PORTS_FROM + (worker % workers) * size
+    for _ in range(1000):
+        port = random.randrange(first, first + size)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port between {first} and {first + size} on 127.0.0.1")
 
 
 @dataclass
