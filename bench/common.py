@@ -1,5 +1,6 @@
-"""What the benchmarks share: real node processes, helper child processes, the node's
-database, and printing. Every wait here is bounded in time.
+"""What the benchmarks share: real node processes (on SQLite, or on a PostgreSQL started in
+a temporary folder by tests.testrig.postgres), helper child processes, the node's database,
+and printing. Every wait here is bounded in time.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from tests.testrig.postgres import free_port
+from tests.testrig.postgres import find_pg_bin, free_port
 from tests.testrig.processes import clean_environment, maillage_command, run_maillage
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "free_port",
     "http_json",
     "query_db",
+    "query_postgres",
 ]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,8 +60,21 @@ class NodeProcess:
     """A real node: `maillage init` once, then `maillage serve` (logs to a file), which can
     be stopped (SIGTERM), killed (SIGKILL) and started again on the same data."""
 
-    def __init__(self, root: Path, name: str = "node", port: int | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        name: str = "node",
+        port: int | None = None,
+        *,
+        database_url: str | None = None,
+        workers: int = 1,
+    ) -> None:
+        """Initialise the node's folder; on SQLite in that folder unless `database_url`
+        names another database (an empty PostgreSQL one); `workers` > 1 serves it with
+        `maillage serve --workers` (PostgreSQL only)."""
         self.port = port or free_port()
+        self.workers = workers
+        self._database_url = database_url
         self.base = f"http://{LOOPBACK}:{self.port}"
         self.data = root / name
         self.territory = f"{self.base}/actors/territoire"
@@ -76,17 +91,32 @@ class NodeProcess:
             "--name",
             "Bench",
             "--allow-private-addresses",
+            *(["--database-url", database_url] if database_url else []),
         )
         if result.returncode != 0:
             raise RuntimeError(f"maillage init failed: {result.stderr}")
 
     @property
     def database_url(self) -> str:
-        return f"sqlite+aiosqlite:///{self.db_path}"
+        """The node's database, as SQLAlchemy names it."""
+        return self._database_url or f"sqlite+aiosqlite:///{self.db_path}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self._database_url is None
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Read the node's database while it runs (SQLite read-only, or PostgreSQL through
+        `psql`); PostgreSQL gives every value as text."""
+        if self.is_sqlite:
+            return query_db(self.db_path, sql)
+        return query_postgres(self.database_url, sql)
 
     def start(self, profile: Path | None = None, timeout: float = 30) -> NodeProcess:
         """`maillage serve` (sampled by bench.sampler when `profile` names an output file)."""
         command = [*maillage_command(), "serve", "--data", str(self.data)]
+        if self.workers > 1:
+            command += ["--workers", str(self.workers)]
         if profile is not None:
             command = [sys.executable, "-m", "bench.sampler", str(profile), "--", *command[1:]]
         self._log = open(self.log_path, "ab")
@@ -159,6 +189,28 @@ def query_db(path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any
     """Read the node's SQLite database (read-only: safe while the node runs, WAL mode)."""
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as db:
         return db.execute(sql, tuple(params)).fetchall()
+
+
+def query_postgres(url: str, sql: str, timeout: float = 30) -> list[tuple[str, ...]]:
+    """Run one query with `psql` (no driver in the benchmark's own process, so it never
+    shares the node's code); rows as tuples of text. `url` is the node's SQLAlchemy URL."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        raise RuntimeError("psql not found (no PostgreSQL installed)")
+    plain = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    assert f"@{LOOPBACK}:" in plain, plain
+    options = ["-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1"]
+    result = subprocess.run(
+        [str(bin_dir / "psql"), *options, "-d", plain, "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean_environment(),
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"psql failed: {result.stderr.strip()}")
+    return [tuple(line.split("\t")) for line in result.stdout.splitlines() if line]
 
 
 def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:

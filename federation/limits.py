@@ -1,8 +1,9 @@
 """Rate limits for what remote servers make the node do: a small interface and its in-memory
 implementation (token buckets per key, with an injectable clock).
 
-In memory per process: enough to keep one process from being flooded. Several processes on
-one PostgreSQL each hold their own buckets, so the rates add up per process.
+In memory per process. A node served by N processes (`maillage serve --workers N`) gives
+each process 1/N of every configured rate and burst (`process_share`), so the whole node
+admits about the configured budget however the requests spread over the processes.
 """
 
 from __future__ import annotations
@@ -77,6 +78,20 @@ class InboxLimits:
 
     hosts: RateLimiter
     actors: RateLimiter
+
+
+def process_share(value: int, workers: int) -> int:
+    """One process's share of a node-wide rate or burst when `workers` processes serve the
+    node: each keeps its own buckets, so without sharing they would admit `workers` times
+    the configured budget. Rounded down (the node never admits more than configured), and
+    at least 1 (a bucket must hold one token).
+
+    >>> process_share(600, 1), process_share(600, 3), process_share(100, 3), process_share(2, 3)
+    (600, 200, 33, 1)
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    return max(1, value // workers)
 
 
 def retry_after_seconds(wait: float) -> int:

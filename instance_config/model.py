@@ -196,7 +196,8 @@ class LimitsConfig:
     #: reverse proxies (addresses or networks) whose X-Forwarded-For last hop is the
     #: client address; empty: the TCP peer is the client
     trusted_proxies: tuple[str, ...] = ()
-    #: activities accepted per minute from one remote host (the signer's), and its burst
+    #: activities accepted per minute from one remote host (the signer's), and its burst, for
+    #: the whole node (each of `http.workers` processes takes its share)
     inbox_host_per_minute: int = 6000
     inbox_host_burst: int = 6000
     #: activities accepted per minute from one remote actor, and its burst

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.http import FederationClient
-from federation.limits import InboxLimits, TokenBuckets
+from federation.limits import InboxLimits, TokenBuckets, process_share
 from instance_config import InstanceConfig
 from node.services.federation.remote_actors import RemoteActors
 from node.services.federation.signers import LocalSigners
@@ -37,7 +37,7 @@ class Runtime:
     refusals: RefusalLog
     #: login throttling (pages, OAuth password grant, account deletion)
     login_limits: LoginLimiter
-    #: the inbox's rates per remote host and actor (in this process's memory)
+    #: the inbox's rates per remote host and actor (this process's share, in its memory)
     inbox_limits: InboxLimits
     #: domain blocks and sanctioned remote accounts, in memory (shared with the client)
     moderation: ModerationPolicy = field(default_factory=ModerationPolicy)
@@ -56,11 +56,6 @@ def make_runtime(
     signers = LocalSigners(sessions, keyring, config)
     remote = RemoteActors(sessions, client, signers, config)
     refusals = RefusalLog(sessions)
-    limits = config.limits
-    inbox_limits = InboxLimits(
-        hosts=TokenBuckets(limits.inbox_host_per_minute, limits.inbox_host_burst),
-        actors=TokenBuckets(limits.inbox_actor_per_minute, limits.inbox_actor_burst),
-    )
     return Runtime(
         config,
         sessions,
@@ -70,6 +65,21 @@ def make_runtime(
         remote,
         refusals,
         LoginLimiter(sessions, config, refusals),
-        inbox_limits,
+        inbox_limits(config),
         moderation or ModerationPolicy(),
+    )
+
+
+def inbox_limits(config: InstanceConfig) -> InboxLimits:
+    """This process's inbox buckets: its share of the configured per-host and per-actor
+    rates, so that the `http.workers` processes of one node together admit what
+    `[limits]` allows, not that many times it."""
+    limits, workers = config.limits, config.http.workers
+
+    def buckets(per_minute: int, burst: int) -> TokenBuckets:
+        return TokenBuckets(process_share(per_minute, workers), process_share(burst, workers))
+
+    return InboxLimits(
+        hosts=buckets(limits.inbox_host_per_minute, limits.inbox_host_burst),
+        actors=buckets(limits.inbox_actor_per_minute, limits.inbox_actor_burst),
     )

@@ -9,10 +9,12 @@ remote actors and the 100 inbox hosts are served by this test on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,8 +45,11 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 class Fleet:
     """The node: its folder, database, address and the `serve --workers` process."""
 
-    def __init__(self, root: Path, database_url: str) -> None:
-        """Initialise the node on `database_url` (an asyncpg URL) and start serving it."""
+    def __init__(
+        self, root: Path, database_url: str, processes: int = PROCESSES, **env: str
+    ) -> None:
+        """Initialise the node on `database_url` (an asyncpg URL) and start serving it as
+        `processes` processes; `env` adds MAILLAGE_* settings (e.g. limits) to theirs."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.data = root / "fleet"
@@ -68,8 +73,8 @@ class Fleet:
             "--data",
             str(self.data),
             "--workers",
-            str(PROCESSES),
-            MAILLAGE_DATABASE_LEASE_SECONDS=str(LEASE_SECONDS),
+            str(processes),
+            **({"MAILLAGE_DATABASE_LEASE_SECONDS": str(LEASE_SECONDS)} | env),
         )
 
     async def scalar(self, statement: Any) -> Any:
@@ -81,10 +86,14 @@ class Fleet:
             return list(await session.execute(statement))
 
 
-@pytest.fixture
-async def fleet(postgres_server: PostgresServer, tmp_path: Path) -> Any:
+@contextlib.asynccontextmanager
+async def running_fleet(
+    postgres_server: PostgresServer, root: Path, processes: int = PROCESSES, **env: str
+) -> AsyncIterator[Fleet]:
+    """A Fleet on a new database of `postgres_server`, serving until the block ends; then
+    stopped with SIGTERM, which must end it cleanly."""
     url = postgres_server.create_database(f"fleet_{uuid.uuid4().hex[:10]}")
-    node = Fleet(tmp_path, url)
+    node = Fleet(root, url, processes, **env)
     try:
         await asyncio.to_thread(wait_until_serving, node.base, node.process)
         yield node
@@ -92,6 +101,12 @@ async def fleet(postgres_server: PostgresServer, tmp_path: Path) -> Any:
         code, _out, err = await asyncio.to_thread(stop, node.process)
         await node.engine.dispose()
     assert code == 0, err[-3000:]
+
+
+@pytest.fixture
+async def fleet(postgres_server: PostgresServer, tmp_path: Path) -> AsyncIterator[Fleet]:
+    async with running_fleet(postgres_server, tmp_path) as node:
+        yield node
 
 
 def _create_note(author: str, serial: int, territory: str) -> dict[str, Any]:
