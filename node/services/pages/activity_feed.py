@@ -29,7 +29,7 @@ from node.storage.models import (
     Proposal,
     StateChange,
 )
-from protocols.html import html_to_text, text_to_html
+from protocols.html import stored_html_to_text, text_to_html
 
 FEED_SIZE = 50
 
@@ -171,7 +171,7 @@ def _offer(row: Offer) -> _Subject:
 
 
 def _announcement(row: Note) -> _Subject:
-    text = html_to_text(row.content).replace("\n", " ")
+    text = stored_html_to_text(row.content).replace("\n", " ")
     title = text if len(text) <= 80 else text[:79].rstrip() + "…"
     return _Subject(
         uri=row.uri,
