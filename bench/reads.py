@@ -114,7 +114,9 @@ def _prepare(root: Path, quick: bool) -> NodeProcess:
     if demo.returncode != 0:
         raise RuntimeError(f"maillage demo failed: {demo.stderr}")
     history = History(needs=120, proposals=60, received=120) if quick else History(400, 200, 400)
-    asyncio.run(add_history(load_config(node.data, {}), history))
+    # The history is written faster than a resident may post: lift the hourly limit for it.
+    lifted = {"limits": {"needs_per_hour": 10_000}}
+    asyncio.run(add_history(load_config(node.data, {}, lifted), history))
     print(
         f"  history: sample territory + {history.needs} needs ({history.proposals} made "
         f"proposals) + {history.received} received posts",

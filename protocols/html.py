@@ -328,8 +328,25 @@ def html_to_text(fragment: str) -> str:
     """
     if _too_costly(fragment):
         return _crude_text(fragment)
+    return _extracted_text(_structure_pass(fragment))
+
+
+def stored_html_to_text(fragment: str) -> str:
+    """``html_to_text`` of HTML that ``sanitize_html`` or ``text_to_html`` made (what the
+    node stores), for pages that show it as text: the same text, without the nh3 pass.
+
+    That pass only makes hostile markup well-formed before html.parser reads it; what the
+    node stores already is, so the pages do not sanitise again on every view.
+    """
+    if _too_costly(fragment):
+        return _crude_text(fragment)
+    return _extracted_text(fragment)
+
+
+def _extracted_text(normalised: str) -> str:
+    """The text of well-formed HTML, blocks separated by a blank line (html_to_text)."""
     extractor = _TextExtractor()
-    extractor.feed(_structure_pass(fragment))
+    extractor.feed(normalised)
     extractor.close()
     paragraphs = []
     for paragraph in "".join(extractor.parts).split(_PARAGRAPH):

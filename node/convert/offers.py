@@ -19,7 +19,7 @@ from node.convert.fediverse_html import period, readable_content
 from node.convert.objects import maillage_object, territory_uri
 from node.storage.models import Offer, RemoteObject
 from protocols.activitystreams import id_of
-from protocols.html import html_to_text, text_to_html
+from protocols.html import html_to_text, stored_html_to_text, text_to_html
 
 PURPOSES = ("offer", "request")
 KINDS = ("lend", "give", "group_purchase", "time_bank")
@@ -309,7 +309,7 @@ def card_of_remote(row: RemoteObject, origin: str) -> OfferCard:
     return OfferCard(
         uri=row.uri,
         url=url if url.startswith(("https://", "http://")) else row.uri,
-        title=row.name or html_to_text(row.content)[:80],
+        title=row.name or stored_html_to_text(row.content)[:80],
         purpose=purpose if purpose in PURPOSES else "offer",
         kind=kind_of_intent(document.get("publishes"), document.get("unitBased")),
         state=row.state if row.state in STATES else "open",

@@ -37,16 +37,17 @@ class SchemaState:
         return self.current == self.head
 
 
-async def upgrade_database(engine: AsyncEngine) -> None:
-    """Apply every pending migration in one transaction."""
+async def upgrade_database(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply every pending migration (up to `revision`: tests of a migration stop before
+    it) in one transaction."""
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(_upgrade, revision)
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
 async def schema_state(engine: AsyncEngine) -> SchemaState:

@@ -15,6 +15,7 @@ from protocols.html import (
     MAX_TAGS,
     html_to_text,
     sanitize_html,
+    stored_html_to_text,
     text_to_html,
 )
 
@@ -315,6 +316,24 @@ def test_html_to_text_copes_with_broken_markup() -> None:
     assert html_to_text("<p>unclosed <b>bold <i>it") == "unclosed bold it"
     assert html_to_text("a < b > c") == "a < b > c"
     assert html_to_text("") == ""
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        *HOSTILE,
+        "<p>one\n  two</p><p>three<br>four</p><ul><li>a</li></ul><h2>t</h2><pre>l 1\nl 2</pre>",
+        '<p>x <a href="https://example.org/a/b"><span class="invisible">https://</span>'
+        '<span class="ellipsis">example.org/a</span><span class="invisible">/b</span></a></p>',
+        "<p>a $$<math display=block><semantics><annotation encoding='application/x-tex'>"
+        "x^2</annotation></semantics></math> b</p>",
+        text_to_html("Réunion jeudi.\nSalle des fêtes\n\nInfos : https://saint-x.example/agenda"),
+    ],
+)
+def test_stored_html_gives_the_text_html_to_text_gives(fragment: str) -> None:
+    """What the pages show as text of a stored (sanitised) value, without sanitising it again."""
+    stored = sanitize_html(fragment)
+    assert stored_html_to_text(stored) == html_to_text(stored) == html_to_text(fragment)
 
 
 # -- text_to_html -------------------------------------------------------------------------

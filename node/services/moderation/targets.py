@@ -24,7 +24,7 @@ from node.storage.models import (
     RemoteObject,
 )
 from protocols.activitystreams import web_link
-from protocols.html import html_to_text
+from protocols.html import stored_html_to_text
 
 #: Kinds of local items, their models and how their pages name them.
 ITEM_MODELS: dict[str, type[Need] | type[Proposal] | type[Offer] | type[Experiment]] = {
@@ -110,7 +110,7 @@ async def find_target(session: AsyncSession, config: InstanceConfig, uri: str) -
 
 async def _note_target(session: AsyncSession, config: InstanceConfig, note: Note) -> Target:
     base = config.node.base_url
-    title = _short(html_to_text(note.content) or note.summary or note.uri)
+    title = _short(stored_html_to_text(note.content) or note.summary or note.uri)
     if not note.local:
         return Target(note.uri, "remote_post", title, web_link(note.url, note.uri), note.author_uri)
     account = await account_of_actor(session, config, note.author_uri)

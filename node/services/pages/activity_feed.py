@@ -4,12 +4,12 @@ visible history. The home page's timeline and the Atom feed both read it from he
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, true
+from sqlalchemy import Select, case, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from node.convert.experiments import STATE_LABELS as EXPERIMENT_STATE_LABELS
@@ -29,7 +29,7 @@ from node.storage.models import (
     Proposal,
     StateChange,
 )
-from protocols.html import html_to_text, text_to_html
+from protocols.html import stored_html_to_text, text_to_html
 
 FEED_SIZE = 50
 
@@ -103,10 +103,18 @@ class _Subject:
     kind: str
     kind_label: str
     title: str
-    content_html: str
+    #: its text: plain (a resident's, made HTML only if shown) or, with `is_html`, the
+    #: stored HTML (sanitised when it was stored)
+    text: str
     published: datetime
     #: what its publication says beyond its kind: "", or the evaluation's outcome
     published_event: str = ""
+    is_html: bool = False
+
+    @property
+    def content_html(self) -> str:
+        """Its text as safe HTML."""
+        return self.text if self.is_html else text_to_html(self.text)
 
 
 def state_label(kind: str, state: str) -> str:
@@ -135,129 +143,117 @@ def change_event(kind: str, before: str, after: str) -> tuple[str, str]:
     return state_label(kind, after), state_label(kind, before)
 
 
-def _subject(
-    row: Any, kind: str, title: str, text: str, published: datetime, label: str = ""
-) -> _Subject:
-    """A local object whose text is plain (written by a resident)."""
-    return _Subject(
-        uri=row.uri,
-        kind=kind,
-        kind_label=label or KIND_LABELS[kind],
-        title=title,
-        content_html=text_to_html(text),
-        published=published,
-    )
+_NOTHING: Any = literal_column("''")
+_COLUMNS = ("uri", "kind", "title", "text", "published", "detail")
 
 
-def _need(row: Need) -> _Subject:
-    return _subject(row, "need", row.title, row.text, row.created_at)
+def _row(kind: str, *columns: Any) -> Select[Any]:
+    """The columns every kind gives the timeline, named alike: uri, kind, title, text,
+    published, and a detail (an offer's purpose, an evaluation's outcome; else "")."""
+    uri, title, text, published, detail = columns
+    values = (uri, literal_column(f"'{kind}'"), title, text, published, detail)
+    return select(*(value.label(name) for value, name in zip(values, _COLUMNS, strict=True)))
 
 
-def _proposal(row: Proposal) -> _Subject:
-    return _subject(row, "proposal", row.title, row.summary or row.text, row.created_at)
-
-
-def _decision(row: Decision) -> _Subject:
-    return _subject(row, "decision", row.question, row.question, row.created_at)
-
-
-def _experiment(row: Experiment) -> _Subject:
-    return _subject(row, "experiment", row.title, row.hypothesis, row.created_at)
-
-
-def _offer(row: Offer) -> _Subject:
-    label = KIND_LABELS.get(row.purpose, KIND_LABELS["offer"])
-    return _subject(row, "offer", row.title, row.text, row.created_at, label)
-
-
-def _announcement(row: Note) -> _Subject:
-    text = html_to_text(row.content).replace("\n", " ")
-    title = text if len(text) <= 80 else text[:79].rstrip() + "…"
-    return _Subject(
-        uri=row.uri,
-        kind="announcement",
-        kind_label=KIND_LABELS["announcement"],
-        title=title,
-        content_html=row.content,
-        published=row.published,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Source:
-    """Where one kind of object is read from."""
-
-    model: Any
-    published: Any
-    convert: Callable[[Any], _Subject]
-
-
-_SOURCES = (
-    _Source(Need, Need.created_at, _need),
-    _Source(Proposal, Proposal.created_at, _proposal),
-    _Source(Decision, Decision.created_at, _decision),
-    _Source(Experiment, Experiment.created_at, _experiment),
-    _Source(Offer, Offer.created_at, _offer),
-)
-
-
-async def _rows(session: AsyncSession, source: _Source, where: Any, limit: int) -> list[_Subject]:
-    rows = await session.scalars(
-        select(source.model).where(where).order_by(source.published.desc()).limit(limit)
-    )
-    return [source.convert(row) for row in rows]
-
-
-async def _evaluations(session: AsyncSession, where: Any, limit: int) -> list[_Subject]:
-    rows = await session.execute(
-        select(Evaluation, Experiment.title)
-        .join(Experiment, Experiment.id == Evaluation.experiment_id)
-        .where(where)
-        .order_by(Evaluation.published_at.desc())
-        .limit(limit)
-    )
+def _sources(territory: str) -> list[tuple[Select[Any], Any, Any]]:
+    """(statement, uri column, published column) of each kind the timeline shows."""
+    proposal_text = case((Proposal.summary != "", Proposal.summary), else_=Proposal.text)
+    announcements = _row(
+        "announcement", Note.uri, _NOTHING, Note.content, Note.published, _NOTHING
+    ).where(Note.local, Note.author_uri == territory, Note.in_reply_to.is_(None))
     return [
-        _Subject(
-            uri=evaluation.uri,
-            kind="evaluation",
-            kind_label=KIND_LABELS["evaluation"],
-            title=title,
-            content_html=text_to_html(evaluation.lessons),
-            published=evaluation.published_at,
-            published_event=state_label("evaluation", evaluation.outcome),
-        )
-        for evaluation, title in rows
+        (
+            _row("need", Need.uri, Need.title, Need.text, Need.created_at, _NOTHING),
+            Need.uri,
+            Need.created_at,
+        ),
+        (
+            _row(
+                "proposal",
+                Proposal.uri,
+                Proposal.title,
+                proposal_text,
+                Proposal.created_at,
+                _NOTHING,
+            ),
+            Proposal.uri,
+            Proposal.created_at,
+        ),
+        (
+            _row(
+                "decision",
+                Decision.uri,
+                Decision.question,
+                Decision.question,
+                Decision.created_at,
+                _NOTHING,
+            ),
+            Decision.uri,
+            Decision.created_at,
+        ),
+        (
+            _row(
+                "experiment",
+                Experiment.uri,
+                Experiment.title,
+                Experiment.hypothesis,
+                Experiment.created_at,
+                _NOTHING,
+            ),
+            Experiment.uri,
+            Experiment.created_at,
+        ),
+        (
+            _row("offer", Offer.uri, Offer.title, Offer.text, Offer.created_at, Offer.purpose),
+            Offer.uri,
+            Offer.created_at,
+        ),
+        (
+            _row(
+                "evaluation",
+                Evaluation.uri,
+                Experiment.title,
+                Evaluation.lessons,
+                Evaluation.published_at,
+                Evaluation.outcome,
+            ).join(Experiment, Experiment.id == Evaluation.experiment_id),
+            Evaluation.uri,
+            Evaluation.published_at,
+        ),
+        (
+            announcements.where(Note.deleted_at.is_(None), Note.visibility == "public"),
+            Note.uri,
+            Note.published,
+        ),
     ]
 
 
-async def _announcements(
-    session: AsyncSession, territory: str, where: Any, limit: int
-) -> list[_Subject]:
-    rows = await session.scalars(
-        select(Note)
-        .where(Note.local, Note.author_uri == territory, Note.in_reply_to.is_(None))
-        .where(Note.deleted_at.is_(None), Note.visibility == "public", where)
-        .order_by(Note.published.desc())
-        .limit(limit)
-    )
-    return [_announcement(row) for row in rows]
+def _subject(
+    uri: str, kind: str, title: str, text: str, published: datetime, detail: str
+) -> _Subject:
+    """One row of the union as the timeline shows it."""
+    if kind == "announcement":
+        plain = stored_html_to_text(text).replace("\n", " ")
+        title = plain if len(plain) <= 80 else plain[:79].rstrip() + "…"
+        return _Subject(uri, kind, KIND_LABELS[kind], title, text, published, is_html=True)
+    if kind == "offer":
+        label = KIND_LABELS.get(detail, KIND_LABELS["offer"])
+        return _Subject(uri, kind, label, title, text, published)
+    event = state_label(kind, detail) if kind == "evaluation" else ""
+    return _Subject(uri, kind, KIND_LABELS[kind], title, text, published, event)
 
 
 async def _subjects(
-    session: AsyncSession, territory: str, limit: int, uris: Sequence[str] | None = None
+    session: AsyncSession, territory: str, limit: int, uris: Sequence[str]
 ) -> list[_Subject]:
-    """The newest public objects of every kind, or (with `uris`) those objects."""
-    found: list[_Subject] = []
-    for source in _SOURCES:
-        where = source.model.uri.in_(uris) if uris is not None else true()
-        found += await _rows(session, source, where, limit)
-    found += await _evaluations(
-        session, Evaluation.uri.in_(uris) if uris is not None else true(), limit
-    )
-    found += await _announcements(
-        session, territory, Note.uri.in_(uris) if uris is not None else true(), limit
-    )
-    return found
+    """The `limit` newest public objects of each kind, and those named by `uris` (the
+    objects of the latest state changes): one statement whatever the number of kinds."""
+    parts = []
+    for statement, uri, published in _sources(territory):
+        parts.append(statement.order_by(published.desc()).limit(limit).subquery().select())
+        if uris:
+            parts.append(statement.where(uri.in_(uris)))
+    return [_subject(*row) for row in await session.execute(union_all(*parts))]
 
 
 async def recent_activity(runtime: Runtime, limit: int = FEED_SIZE) -> list[ActivityEntry]:
@@ -270,7 +266,6 @@ async def activity_of(
 ) -> list[ActivityEntry]:
     """`recent_activity` for a territory actor's id and a session factory."""
     async with sessions() as session:
-        subjects = {s.uri: s for s in await _subjects(session, territory, limit)}
         changes = list(
             await session.scalars(
                 select(StateChange)
@@ -279,31 +274,37 @@ async def activity_of(
                 .limit(limit)
             )
         )
-        missing = sorted({c.object_uri for c in changes} - subjects.keys())
-        if missing:
-            subjects |= {s.uri: s for s in await _subjects(session, territory, limit, missing)}
-    entries = [_entry(s, s.published_event, "", s.published) for s in subjects.values()]
+        changed = sorted({c.object_uri for c in changes})
+        subjects = {s.uri: s for s in await _subjects(session, territory, limit, changed)}
+    events = [(s.published, s, s.published_event, "") for s in subjects.values()]
     for change in changes:
         subject = subjects.get(change.object_uri)
         if subject is None:  # amendments and other objects the timeline does not show
             continue
         event, before = change_event(subject.kind, change.from_state or "", change.to_state)
-        entries.append(_entry(subject, event, before, change.at))
-    entries.sort(key=lambda entry: entry.at, reverse=True)
-    return entries[:limit]
+        events.append((change.at, subject, event, before))
+    events.sort(key=lambda event: event[0], reverse=True)
+    # Only the entries kept get HTML, once per object: most subjects read are not shown.
+    shown: dict[str, str] = {}
 
+    def html_of(subject: _Subject) -> str:
+        if subject.uri not in shown:
+            shown[subject.uri] = subject.content_html
+        return shown[subject.uri]
 
-def _entry(subject: _Subject, event: str, previous: str, at: datetime) -> ActivityEntry:
-    return ActivityEntry(
-        uri=subject.uri,
-        kind=subject.kind,
-        kind_label=subject.kind_label,
-        title=subject.title,
-        event=event,
-        previous=previous,
-        content_html=subject.content_html,
-        at=at,
-    )
+    return [
+        ActivityEntry(
+            uri=subject.uri,
+            kind=subject.kind,
+            kind_label=subject.kind_label,
+            title=subject.title,
+            event=event,
+            previous=before,
+            content_html=html_of(subject),
+            at=at,
+        )
+        for at, subject, event, before in events[:limit]
+    ]
 
 
 def latest_per_object(entries: Sequence[ActivityEntry]) -> list[ActivityEntry]:

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from instance_config import InstanceConfig
-from node.services.knowledge.indicators.catalogue import IndicatorView, dashboard
+from node.services.knowledge.indicators.catalogue import IndicatorView, drawable_indicators
 from node.services.knowledge.map.records import MeshSnapshot, mesh_snapshot
 from node.services.participation.experiment_pages import IndicatorView as ExperimentIndicatorView
 from node.services.participation.needs import OPEN_STATES
@@ -220,13 +220,11 @@ async def home_dashboard(sessions: Sessions, config: InstanceConfig) -> HomeDash
         needs = await waiting_needs(session)
         experiments = await running_experiments(session)
         offers = await open_offers(session)
-    views = await dashboard(sessions, config)
-    drawable = [view for view in views if len(view.observations) >= 2]
     return HomeDashboard(
         decisions=decisions,
         needs=needs,
         experiments=experiments,
         offers=offers,
         mesh=await mesh_snapshot(sessions),
-        indicators=drawable[:SPARKLINES],
+        indicators=await drawable_indicators(sessions, SPARKLINES),
     )

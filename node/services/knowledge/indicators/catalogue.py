@@ -319,17 +319,9 @@ def _view(indicator: Indicator, observations: list[Observation]) -> IndicatorVie
     )
 
 
-async def dashboard(sessions: Sessions, config: InstanceConfig) -> list[IndicatorView]:
-    """Every indicator of the catalogue (seeded on first use) with its observations, by theme
-    in the order of THEMES, the defaults in their catalogue order, then the others by name."""
-    await seed_default_catalogue(sessions, config)
-    async with sessions() as session:
-        indicators = list(await session.scalars(select(Indicator)))
-        by_indicator: dict[str, list[Observation]] = {i.id: [] for i in indicators}
-        for observation in await session.scalars(
-            select(Observation).order_by(Observation.observed_on)
-        ):
-            by_indicator[observation.indicator_id].append(observation)
+def _dashboard_order(indicators: list[Indicator]) -> list[Indicator]:
+    """By theme in the order of THEMES, the defaults in their catalogue order, then the
+    others by name."""
     themes = list(THEMES)
     defaults = [d.slug for d in DEFAULT_CATALOGUE]
 
@@ -338,8 +330,54 @@ async def dashboard(sessions: Sessions, config: InstanceConfig) -> list[Indicato
         rank = defaults.index(indicator.slug) if indicator.slug in defaults else len(defaults)
         return theme, rank, indicator.name
 
-    indicators.sort(key=place)
-    return [_view(i, by_indicator[i.id]) for i in indicators]
+    return sorted(indicators, key=place)
+
+
+async def _observations(
+    session: AsyncSession, indicators: list[Indicator]
+) -> dict[str, list[Observation]]:
+    """The observations of these indicators, oldest first, by indicator id."""
+    by_indicator: dict[str, list[Observation]] = {i.id: [] for i in indicators}
+    for observation in await session.scalars(
+        select(Observation)
+        .where(Observation.indicator_id.in_(list(by_indicator)))
+        .order_by(Observation.observed_on)
+    ):
+        by_indicator[observation.indicator_id].append(observation)
+    return by_indicator
+
+
+async def dashboard(sessions: Sessions, config: InstanceConfig) -> list[IndicatorView]:
+    """Every indicator of the catalogue (seeded on first use) with its observations, in the
+    dashboard's order (_dashboard_order)."""
+    async with sessions() as session:
+        indicators = list(await session.scalars(select(Indicator)))
+    if not indicators and await seed_default_catalogue(sessions, config):
+        async with sessions() as session:  # seeded only the first time, not on every view
+            indicators = list(await session.scalars(select(Indicator)))
+    async with sessions() as session:
+        by_indicator = await _observations(session, indicators)
+    return [_view(i, by_indicator[i.id]) for i in _dashboard_order(indicators)]
+
+
+async def drawable_indicators(sessions: Sessions, limit: int) -> list[IndicatorView]:
+    """The first `limit` indicators of the dashboard's order with a series to draw (two
+    observations or more), with their observations: what the home page shows, read
+    without the observations of every other indicator (those grow with the years)."""
+    async with sessions() as session:
+        indicators = list(await session.scalars(select(Indicator)))
+        counts = dict(
+            (
+                await session.execute(
+                    select(Observation.indicator_id, func.count()).group_by(
+                        Observation.indicator_id
+                    )
+                )
+            ).all()
+        )
+        chosen = [i for i in _dashboard_order(indicators) if counts.get(i.id, 0) >= 2][:limit]
+        by_indicator = await _observations(session, chosen)
+    return [_view(i, by_indicator[i.id]) for i in chosen]
 
 
 async def indicator_view(
