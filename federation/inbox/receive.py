@@ -16,7 +16,14 @@ from pyld.jsonld import JsonLdError  # type: ignore[import-untyped]
 
 from federation.domain_policy import suspends
 from federation.limits import InboxLimits, RateLimiter, retry_after_seconds
-from federation.ports import ActorKey, DomainPolicy, InboxStore, KeyResolver, ReceivedActivity
+from federation.ports import (
+    ActorKey,
+    DomainPolicy,
+    InboxStore,
+    KeyResolver,
+    ReceivedActivity,
+    StoreUnavailable,
+)
 from instance_config import FederationConfig
 from protocols.activitystreams import host_of, id_of, ids_of, origin_of, type_of
 from protocols.httpsig import PendingSignature, SignatureError, read_signature
@@ -33,6 +40,8 @@ MAX_ACTIVITY_BYTES = 1_000_000
 MAX_LIST_ITEMS = 1_000
 #: What a sender refused for a full backlog is asked to wait, in seconds.
 RETRY_BUSY_AFTER_SECONDS = 30
+#: What a sender refused because the store cannot write now is asked to wait, in seconds.
+RETRY_UNAVAILABLE_AFTER_SECONDS = 10
 #: Activities whose embedded object is someone else's by design: Accept/Reject carry our
 #: Follow; Announce carries the boosted object (checked by fetching it, never trusted).
 _FOREIGN_OBJECT_ALLOWED = frozenset({"Accept", "Reject", "Announce", "Add", "Remove"})
@@ -67,6 +76,16 @@ class InboxBusy(InboxRefused):
             f"most {limit}); try again later",
         )
         self.retry_after = RETRY_BUSY_AFTER_SECONDS
+
+
+class InboxUnavailable(InboxRefused):
+    """The activity could not be stored now (the database cannot be written, or too many
+    writes wait for it): 503, and the sender retries after `retry_after` seconds. Nothing
+    was acknowledged, so nothing is lost."""
+
+    def __init__(self) -> None:
+        super().__init__(503, "this node cannot store activities right now; try again later")
+        self.retry_after = RETRY_UNAVAILABLE_AFTER_SECONDS
 
 
 class RateLimited(InboxRefused):
@@ -125,8 +144,8 @@ async def receive(
     limits: InboxLimits | None = None,
 ) -> Receipt:
     """Authenticate an inbox POST and store its activity, or raise InboxRefused (InboxBusy
-    while the backlog is full, RateLimited past `limits`; or InboxDropped for a report that
-    the actor's domain may not send)."""
+    while the backlog is full, InboxUnavailable when the store cannot write now, RateLimited
+    past `limits`; or InboxDropped for a report that the actor's domain may not send)."""
     check_backlog(store, policy)
     check_size(request.body)
     document = parse_activity(request.body)
@@ -159,7 +178,11 @@ async def receive(
         object_id=id_of(document.get("object")),
         raw=document,
     )
-    return Receipt(activity=activity, new=await store.add_if_new(activity), signer=key.owner)
+    try:
+        new = await store.add_if_new(activity)
+    except StoreUnavailable:
+        raise InboxUnavailable() from None
+    return Receipt(activity=activity, new=new, signer=key.owner)
 
 
 def check_backlog(store: InboxStore, policy: FederationConfig) -> None:
