@@ -51,6 +51,9 @@ class ReceivedActivity:
     actor: str
     object_id: str | None
     raw: dict[str, Any]
+    #: `raw` as the sender's JSON text, when nothing of it was changed on reading (stored
+    #: as is: serialising the document again costs as much as parsing it)
+    raw_text: str | None = None
 
 
 class StoreUnavailable(Exception):

@@ -30,7 +30,7 @@ from protocols.httpsig import PendingSignature, SignatureError, read_signature
 from protocols.json_input import JsonRefused, parse_json
 from protocols.jsonld.loader import compact, uses_only_known_contexts
 from protocols.jsonld.project_context import ACTIVITYSTREAMS_CONTEXT
-from protocols.links import is_web_url, keep_web_links
+from protocols.links import drop_non_web_links, is_web_url
 
 #: Mastodon's MAX_JSON_SIZE: larger bodies are refused before parsing.
 MAX_ACTIVITY_BYTES = 1_000_000
@@ -148,7 +148,8 @@ async def receive(
     past `limits`; or InboxDropped for a report that the actor's domain may not send)."""
     check_backlog(store, policy)
     check_size(request.body)
-    document = parse_activity(request.body)
+    document, rewritten = read_activity(request.body)
+    parsed = document
     actor = document["actor"]
     check_domain(actor, policy, domains)
     check_reports_allowed(document, domains)
@@ -170,19 +171,28 @@ async def receive(
         check_rate(limits.actors, "actor", key.owner)
     document = read_jsonld(document)  # after authentication: pyld costs milliseconds
     check_origins(document)
-    keep_web_links(document, allow_http=policy.allow_private_addresses)
+    dropped = drop_non_web_links(document, allow_http=policy.allow_private_addresses)
     activity = ReceivedActivity(
         activity_id=document["id"],
         type=type_of(document) or "",
         actor=actor,
         object_id=id_of(document.get("object")),
         raw=document,
+        raw_text=(None if rewritten or dropped or document is not parsed else _utf8(request.body)),
     )
     try:
         new = await store.add_if_new(activity)
     except StoreUnavailable:
         raise InboxUnavailable() from None
     return Receipt(activity=activity, new=new, signer=key.owner)
+
+
+def _utf8(body: bytes) -> str | None:
+    """The body as text when it is UTF-8 (JSON may come in UTF-16 or 32 too: re-serialised)."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def check_backlog(store: InboxStore, policy: FederationConfig) -> None:
@@ -202,6 +212,12 @@ def check_size(body: bytes) -> None:
 def parse_activity(body: bytes) -> dict[str, Any]:
     """A JSON object with an http(s) `id`, a `type` and a single `actor` URI, nested no
     deeper than protocols.json_input allows (deeper ones would exhaust the stack later)."""
+    return read_activity(body)[0]
+
+
+def read_activity(body: bytes) -> tuple[dict[str, Any], bool]:
+    """`parse_activity`, and whether the document now differs from the text (an embedded
+    actor object is read as its id)."""
     try:
         document = parse_json(body)
     except JsonRefused as refused:
@@ -216,9 +232,10 @@ def parse_activity(body: bytes) -> dict[str, Any]:
     if actor is None or not is_web_url(actor):
         # Misskey-family servers compare signer and actor as strings: a single URI is required.
         raise InboxRefused(400, "activity has no single actor URI")
+    rewritten = document["actor"] is not actor  # an embedded actor object: read as its id
     document["actor"] = actor
     check_list_sizes(document)
-    return document
+    return document, rewritten
 
 
 def check_list_sizes(document: dict[str, Any]) -> None:

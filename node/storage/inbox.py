@@ -82,7 +82,7 @@ class SqlInbox:
             "type": activity.type[:64],
             "actor_uri": activity.actor,
             "object_id": activity.object_id,
-            "raw": json.dumps(activity.raw, ensure_ascii=False),
+            "raw": activity.raw_text or json.dumps(activity.raw, ensure_ascii=False),
             "state": "pending",
             "attempts": 0,
             "note": "",

@@ -39,7 +39,8 @@ async def turns_given(pacing: Pacing, worked_seconds: float, busy: bool) -> int:
 
 async def test_the_worker_makes_way_while_the_others_are_busy() -> None:
     pacing = Pacing(lambda: 0, 1000)
-    # 50 ms of work at a share of 0.25 owes the others 150 ms: several of their 2 ms turns (a loaded machine stretches them)
+    # 50 ms of work at a share of 0.25 owes the others 150 ms: several of their 2 ms turns
+    # (fewer than 75: a loaded machine stretches them)
     assert await turns_given(pacing, 0.05, busy=True) >= 3
 
 

@@ -149,3 +149,21 @@ async def test_one_id_sent_at_once_many_times_is_stored_once(
     inbox = SqlInbox(node_sessions)
     results = await asyncio.gather(*(inbox.add_if_new(received(7)) for _ in range(duplicates)))
     assert sorted(results) == [False] * (duplicates - 1) + [True]
+
+
+async def test_the_sender_text_is_stored_as_is_unless_reading_changed_the_document(
+    aiohttp_client: Any, make_config: Any, remote: FakeRemote
+) -> None:
+    node, database = await sqlite_node(aiohttp_client, make_config)
+    alice = remote.add_actor("alice")
+    plain = note_create(alice, 1)
+    hostile = note_create(alice, 2, url="javascript:alert(1)")
+    bodies = {}
+    for activity in (plain, hostile):
+        body, headers = signed_post(alice, INBOX, activity)
+        assert (await post_raw(node, body, headers))[0] == 202
+        bodies[activity["id"]] = body.decode()
+    with sqlite3.connect(database) as connection:
+        raw = dict(connection.execute("SELECT activity_id, raw FROM inbox_items").fetchall())
+    assert raw[plain["id"]] == bodies[plain["id"]]  # not serialised again
+    assert "javascript:" not in raw[hostile["id"]]  # the link dropped on reading is not kept
