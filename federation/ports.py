@@ -51,13 +51,22 @@ class ReceivedActivity:
     actor: str
     object_id: str | None
     raw: dict[str, Any]
+    #: `raw` as the sender's JSON text, when nothing of it was changed on reading (stored
+    #: as is: serialising the document again costs as much as parsing it)
+    raw_text: str | None = None
+
+
+class StoreUnavailable(Exception):
+    """The store cannot take the activity now (its database locked, read-only, full or
+    unreachable, or too many writes already waiting): the sender should try again later."""
 
 
 class InboxStore(Protocol):
     """Keeps received activities; the unique activity id deduplicates."""
 
     async def add_if_new(self, activity: ReceivedActivity) -> bool:
-        """Store the activity unless its id is known; True when it was new."""
+        """Store the activity unless its id is known; True when it was new, once it is
+        durable. Raises StoreUnavailable when it cannot be stored now."""
         ...
 
     def backlog(self) -> int:

@@ -110,6 +110,21 @@ def keep_web_links(document: Document, *, allow_http: bool) -> Document:
     is linked by its id instead, as other unusable fields are ignored. The walk is
     iterative, so nesting cannot exhaust the stack.
     """
+    drop_non_web_links(document, allow_http=allow_http)
+    return document
+
+
+def drop_non_web_links(document: object, *, allow_http: bool) -> bool:
+    """`keep_web_links`, saying whether anything was dropped (when nothing was, the document
+    is still what its sender wrote, and its text can be kept as received).
+
+    >>> post = {"url": ["https://peer.example/1", "javascript:x"], "icon": {"url": "data:,"}}
+    >>> drop_non_web_links(post, allow_http=False), post
+    (True, {'url': ['https://peer.example/1'], 'icon': {}})
+    >>> drop_non_web_links(post, allow_http=False)
+    False
+    """
+    dropped = False
     pending: list[Any] = [document]
     while pending:
         node = pending.pop()
@@ -119,10 +134,13 @@ def keep_web_links(document: Document, *, allow_http: bool) -> Document:
         if not isinstance(node, dict):
             continue
         for key in LINK_PROPERTIES.intersection(node):
-            value = _kept(node[key], allow_http)
+            original = node[key]
+            value = _kept(original, allow_http)
             if value is _DROP:
                 del node[key]
-            else:
+                dropped = True
+            elif value is not original:
+                dropped = dropped or len(value) != len(original)
                 node[key] = value
         pending.extend(value for value in node.values() if isinstance(value, (dict, list)))
-    return document
+    return dropped

@@ -16,14 +16,21 @@ from pyld.jsonld import JsonLdError  # type: ignore[import-untyped]
 
 from federation.domain_policy import suspends
 from federation.limits import InboxLimits, RateLimiter, retry_after_seconds
-from federation.ports import ActorKey, DomainPolicy, InboxStore, KeyResolver, ReceivedActivity
+from federation.ports import (
+    ActorKey,
+    DomainPolicy,
+    InboxStore,
+    KeyResolver,
+    ReceivedActivity,
+    StoreUnavailable,
+)
 from instance_config import FederationConfig
 from protocols.activitystreams import host_of, id_of, ids_of, origin_of, type_of
 from protocols.httpsig import PendingSignature, SignatureError, read_signature
 from protocols.json_input import JsonRefused, parse_json
 from protocols.jsonld.loader import compact, uses_only_known_contexts
 from protocols.jsonld.project_context import ACTIVITYSTREAMS_CONTEXT
-from protocols.links import is_web_url, keep_web_links
+from protocols.links import drop_non_web_links, is_web_url
 
 #: Mastodon's MAX_JSON_SIZE: larger bodies are refused before parsing.
 MAX_ACTIVITY_BYTES = 1_000_000
@@ -33,6 +40,8 @@ MAX_ACTIVITY_BYTES = 1_000_000
 MAX_LIST_ITEMS = 1_000
 #: What a sender refused for a full backlog is asked to wait, in seconds.
 RETRY_BUSY_AFTER_SECONDS = 30
+#: What a sender refused because the store cannot write now is asked to wait, in seconds.
+RETRY_UNAVAILABLE_AFTER_SECONDS = 10
 #: Activities whose embedded object is someone else's by design: Accept/Reject carry our
 #: Follow; Announce carries the boosted object (checked by fetching it, never trusted).
 _FOREIGN_OBJECT_ALLOWED = frozenset({"Accept", "Reject", "Announce", "Add", "Remove"})
@@ -67,6 +76,16 @@ class InboxBusy(InboxRefused):
             f"most {limit}); try again later",
         )
         self.retry_after = RETRY_BUSY_AFTER_SECONDS
+
+
+class InboxUnavailable(InboxRefused):
+    """The activity could not be stored now (the database cannot be written, or too many
+    writes wait for it): 503, and the sender retries after `retry_after` seconds. Nothing
+    was acknowledged, so nothing is lost."""
+
+    def __init__(self) -> None:
+        super().__init__(503, "this node cannot store activities right now; try again later")
+        self.retry_after = RETRY_UNAVAILABLE_AFTER_SECONDS
 
 
 class RateLimited(InboxRefused):
@@ -125,11 +144,12 @@ async def receive(
     limits: InboxLimits | None = None,
 ) -> Receipt:
     """Authenticate an inbox POST and store its activity, or raise InboxRefused (InboxBusy
-    while the backlog is full, RateLimited past `limits`; or InboxDropped for a report that
-    the actor's domain may not send)."""
+    while the backlog is full, InboxUnavailable when the store cannot write now, RateLimited
+    past `limits`; or InboxDropped for a report that the actor's domain may not send)."""
     check_backlog(store, policy)
     check_size(request.body)
-    document = parse_activity(request.body)
+    document, rewritten = read_activity(request.body)
+    parsed = document
     actor = document["actor"]
     check_domain(actor, policy, domains)
     check_reports_allowed(document, domains)
@@ -151,15 +171,28 @@ async def receive(
         check_rate(limits.actors, "actor", key.owner)
     document = read_jsonld(document)  # after authentication: pyld costs milliseconds
     check_origins(document)
-    keep_web_links(document, allow_http=policy.allow_private_addresses)
+    dropped = drop_non_web_links(document, allow_http=policy.allow_private_addresses)
     activity = ReceivedActivity(
         activity_id=document["id"],
         type=type_of(document) or "",
         actor=actor,
         object_id=id_of(document.get("object")),
         raw=document,
+        raw_text=(None if rewritten or dropped or document is not parsed else _utf8(request.body)),
     )
-    return Receipt(activity=activity, new=await store.add_if_new(activity), signer=key.owner)
+    try:
+        new = await store.add_if_new(activity)
+    except StoreUnavailable:
+        raise InboxUnavailable() from None
+    return Receipt(activity=activity, new=new, signer=key.owner)
+
+
+def _utf8(body: bytes) -> str | None:
+    """The body as text when it is UTF-8 (JSON may come in UTF-16 or 32 too: re-serialised)."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def check_backlog(store: InboxStore, policy: FederationConfig) -> None:
@@ -179,6 +212,12 @@ def check_size(body: bytes) -> None:
 def parse_activity(body: bytes) -> dict[str, Any]:
     """A JSON object with an http(s) `id`, a `type` and a single `actor` URI, nested no
     deeper than protocols.json_input allows (deeper ones would exhaust the stack later)."""
+    return read_activity(body)[0]
+
+
+def read_activity(body: bytes) -> tuple[dict[str, Any], bool]:
+    """`parse_activity`, and whether the document now differs from the text (an embedded
+    actor object is read as its id)."""
     try:
         document = parse_json(body)
     except JsonRefused as refused:
@@ -193,9 +232,10 @@ def parse_activity(body: bytes) -> dict[str, Any]:
     if actor is None or not is_web_url(actor):
         # Misskey-family servers compare signer and actor as strings: a single URI is required.
         raise InboxRefused(400, "activity has no single actor URI")
+    rewritten = document["actor"] is not actor  # an embedded actor object: read as its id
     document["actor"] = actor
     check_list_sizes(document)
-    return document
+    return document, rewritten
 
 
 def check_list_sizes(document: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from federation.inbox.pacing import never_wait
 from federation.liveness import Progress
 from federation.ports import InboxQueue, QueuedActivity, Settlement
 from federation.worker_loop import keep_running
@@ -85,6 +86,7 @@ class InboxWorker:
         unavailable: Callable[[BaseException], bool] = _never,
         write_turn: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None,
         batch_handlers: Mapping[str, BatchHandler] | None = None,
+        make_way: Callable[[float], Awaitable[float]] = never_wait,
     ) -> None:
         """`unavailable` tells a failure of the store (a handler's database locked or gone:
         try the activity again later) from a failure of the activity itself (recorded).
@@ -92,8 +94,10 @@ class InboxWorker:
         that they and the intake's writer take turns on a database with one write lock.
         `batch_handlers` apply runs of consecutive activities of their type together (the
         common, purely local cases: a handler's own transaction per activity costs more
-        than the work)."""
+        than the work). `make_way` is awaited after each stretch of work, outside the write
+        turn, with how long it took (federation.inbox.pacing: the intake goes first)."""
         self._queue = queue
+        self._make_way = make_way
         self._write_turn = write_turn or _no_turn
         self._handlers = handlers
         self._batch_handlers = batch_handlers or {}
@@ -110,11 +114,13 @@ class InboxWorker:
         settlements: list[Settlement] = []
         try:
             while len(settlements) < len(items):
+                started = time.monotonic()
                 async with self._write_turn():
                     turn_ends = time.monotonic() + WRITE_TURN_SECONDS
                     while len(settlements) < len(items) and time.monotonic() < turn_ends:
                         await self._apply_next(items[len(settlements) :], settlements)
                         self.progress.advanced()
+                await self._make_way(time.monotonic() - started)
         finally:  # what was applied is recorded, even when the store failed on the next one
             if settlements:
                 async with self._write_turn():

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from node.storage.errors import is_database_unavailable
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -29,6 +31,13 @@ BatchWrite = Callable[[AsyncSession, list[V]], Awaitable[list[Any]]]
 MAX_BATCH = 500
 #: Longest a batch waits for a write turn held by someone else (see `write_turn`), seconds.
 MAX_TURN_WAIT_SECONDS = 0.25
+#: Most writes waiting for their batch; more are refused at once (WritesQueueFull).
+MAX_PENDING = 5_000
+
+
+class WritesQueueFull(Exception):
+    """MAX_PENDING writes already wait for the writer: this one is refused, not queued (the
+    database is slower than what arrives; the caller asks its client to come back later)."""
 
 
 async def _each(session: AsyncSession, operations: list[Write]) -> list[Any]:
@@ -43,8 +52,11 @@ class GroupCommitter:
     A batch that fails is retried write by write, so one bad write fails alone.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], max_pending: int = MAX_PENDING
+    ) -> None:
         self._sessions = sessions
+        self._max_pending = max_pending
         self._pending: list[tuple[BatchWrite[Any], Any, asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._turn = asyncio.Lock()
@@ -71,7 +83,12 @@ class GroupCommitter:
     async def write_in_batch(self, batch_write: BatchWrite[V], value: V) -> Any:
         """Add `value` to the next batch's call of `batch_write`, which gets the values of
         every write of the batch together (one multi-row statement instead of one statement
-        per write); returns this value's result once committed."""
+        per write); returns this value's result once committed. Raises WritesQueueFull when
+        MAX_PENDING writes already wait, and the database's error when it cannot be written
+        (locked past its busy timeout, read-only, full, gone): every write of that batch
+        gets it at once, and the next batch tries again."""
+        if len(self._pending) >= self._max_pending:
+            raise WritesQueueFull(f"{len(self._pending)} writes wait for the database")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((batch_write, value, future))
         if self._writer is None or self._writer.done():
@@ -88,7 +105,12 @@ class GroupCommitter:
             try:
                 async with self._sessions.begin() as session:
                     results = await _run(session, batch)
-            except Exception as exc:  # isolate the failing write: the others must not fail
+            except Exception as exc:
+                if is_database_unavailable(exc):  # no write of the batch can succeed now
+                    log.warning("group commit failed", extra={"error": _first_line(exc)})
+                    _fail(batch, exc)
+                    continue
+                # isolate the failing write: the others must not fail
                 log.warning(
                     "group commit failed; writing one by one", extra={"error": _first_line(exc)}
                 )
@@ -126,6 +148,13 @@ class GroupCommitter:
             else:
                 if not future.done():
                     future.set_result(result)
+
+
+def _fail(batch: list[tuple[BatchWrite[Any], Any, asyncio.Future[Any]]], error: Exception) -> None:
+    """Give `error` to every write of the batch still waiting."""
+    for _, _, future in batch:
+        if not future.done():
+            future.set_exception(error)
 
 
 async def _run(

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from federation.ports import QueuedActivity, ReceivedActivity, Settlement
+from federation.ports import QueuedActivity, ReceivedActivity, Settlement, StoreUnavailable
 from node.domain.ids import new_id
 from node.storage.base import utcnow
 from node.storage.dialects import insert_or_ignore
-from node.storage.group_commit import GroupCommitter
+from node.storage.errors import is_database_unavailable
+from node.storage.group_commit import GroupCommitter, WritesQueueFull
 from node.storage.leases import DEFAULT_LEASE, process_identity
 from node.storage.models import InboxItem
 
@@ -71,20 +72,29 @@ class SqlInbox:
         return self._backlog
 
     async def add_if_new(self, activity: ReceivedActivity) -> bool:
-        """Store the raw activity unless its id is known; True when it was new."""
+        """Store the raw activity unless its id is known; True when it was new, once it is
+        committed. StoreUnavailable when the database cannot be written now (locked past
+        its busy timeout, read-only, full, gone) or too many writes wait for it."""
         row = {
             "id": new_id(),
             "activity_id": activity.activity_id,
             "type": activity.type[:64],
             "actor_uri": activity.actor,
             "object_id": activity.object_id,
-            "raw": json.dumps(activity.raw, ensure_ascii=False),
+            "raw": activity.raw_text or json.dumps(activity.raw, ensure_ascii=False),
             "state": "pending",
             "attempts": 0,
             "note": "",
             "received_at": utcnow(),
         }
-        new = bool(await self._committer.write_in_batch(_insert_new, row))
+        try:
+            new = bool(await self._committer.write_in_batch(_insert_new, row))
+        except WritesQueueFull as full:
+            raise StoreUnavailable(str(full)) from full
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                raise StoreUnavailable(str(exc).splitlines()[0][:200]) from exc
+            raise
         self._backlog += new
         return new
 

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from federation.delivery.worker import DeliveryWorker
 from federation.http import FederationClient
+from federation.inbox.pacing import Pacing
 from federation.inbox.worker import InboxWorker
 from federation.worker_loop import BackgroundWorker, PeriodicJob
 from instance_config import InstanceConfig
@@ -195,6 +196,8 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
         # SQLite has one write lock: the handlers and the intake's writer take turns
         write_turn=committer.write_turn if config.database.is_sqlite else None,
         batch_handlers=inbox_batch_handlers(runtime),
+        # the intake goes first on the shared event loop; the backlog bounds the wait
+        make_way=Pacing(inbox_store.backlog, config.federation.max_inbox_backlog).make_way,
     )
     app[delivery_worker_key] = delivery
     app[lease_heartbeat_key] = _lease_heartbeat(inbox_store, delivery_store, delivery, lease)

@@ -23,6 +23,7 @@ class SqliteWriteLock:
         self.wait_at_most = wait_at_most
         self.taken = threading.Event()
         self.released = threading.Event()
+        self._release = threading.Event()
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._hold, name="sqlite-write-lock", daemon=True)
 
@@ -30,6 +31,10 @@ class SqliteWriteLock:
         """Start waiting for the condition in the background."""
         self._thread.start()
         return self
+
+    def release(self) -> None:
+        """Release the lock now rather than after `hold_seconds`."""
+        self._release.set()
 
     def join(self, timeout: float = 120) -> None:
         """Wait until the lock was released; re-raise what went wrong in the thread."""
@@ -49,7 +54,7 @@ class SqliteWriteLock:
                     time.sleep(0.005)
                 db.execute("BEGIN IMMEDIATE")
                 self.taken.set()
-                time.sleep(self.hold_seconds)
+                self._release.wait(self.hold_seconds)
                 db.execute("ROLLBACK")
             finally:
                 db.close()

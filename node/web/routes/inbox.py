@@ -13,6 +13,7 @@ from federation.inbox.receive import (
     InboxRefused,
     InboxRequest,
     InboxSkipped,
+    InboxUnavailable,
     RateLimited,
     receive,
 )
@@ -76,7 +77,7 @@ async def inbox_post(request: web.Request) -> web.StreamResponse:
             content_type="application/json",
             headers={"Retry-After": str(limited.retry_after)},
         )
-    except InboxBusy as busy:  # not logged one by one: a full backlog refuses every sender
+    except (InboxBusy, InboxUnavailable) as busy:  # not logged one by one: they come in bursts
         return web.Response(
             status=503,
             body=json_body({"error": busy.reason}),
