@@ -225,8 +225,11 @@ def own_status_text(document: dict[str, Any]) -> StatusText:
     """The text of a document the node published (its outbox), read as it was stored.
 
     Its HTML is the node's own: `content` was sanitised when the document was made
-    (maillage_object, or a post's text_to_html), `summary` is the escaped status line
-    (status_html) or a resident's plain content warning; `name` is plain text.
+    (maillage_object, or a post's text_to_html); a Maillage object's `summary` is its
+    escaped status line (status_html), a data object's its text_to_html description; `name`
+    is plain text. Only data objects (places...) come without content: their title and
+    summary are shown instead. (A resident's post always has content: its `summary`, a
+    plain content warning, is never shown as HTML.)
     """
     name = _text_of(document, "name")
     content = _text_of(document, "content")
