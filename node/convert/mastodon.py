@@ -2,17 +2,21 @@
 Relationship, Notification, Instance. The services gather what the node holds; these pure
 functions give it Mastodon's shapes, so that an app made for Mastodon reads the node as it
 reads Mastodon. Status and Poll are built from ActivityStreams documents, as Mastodon builds
-them for remote posts: the territory's proposals and decisions read as its followers see them."""
+them for remote posts: the territory's proposals and decisions read as its followers see them.
+What a Status shows as HTML comes from what the node stores already cleaned (StatusText):
+HTML is sanitised once, when it is stored, never on an API request."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from instance_config import InstanceConfig
+from node.storage.models import Note, RemoteObject
 from protocols.activitystreams import as_list, id_of, type_of
-from protocols.html import html_to_text, sanitize_html
+from protocols.html import html_to_text, stored_html_to_text
 from protocols.links import is_web_url
 
 #: The Mastodon version clients parse (text before the first space), then our own.
@@ -194,28 +198,78 @@ class StatusFacts:
     card_url: str | None = None
 
 
-def _content(document: dict[str, Any]) -> str:
-    content = document.get("content")
-    if isinstance(content, str) and content.strip():
-        return sanitize_html(content)
-    parts = [document.get("name"), document.get("summary")]
-    return "".join(f"<p>{sanitize_html(str(p))}</p>" for p in parts if isinstance(p, str) and p)
+@dataclass(frozen=True, slots=True)
+class StatusText:
+    """What a Status shows of its object: HTML the node stored already cleaned, so that no
+    API request runs the sanitiser (or reads a received object's raw JSON as HTML)."""
+
+    #: the status's content: clean HTML
+    content_html: str
+    #: the object's title as plain text (a link card's title), empty for posts
+    title: str = ""
+    #: the object's summary or status line as clean HTML (a link card's description)
+    summary_html: str = ""
 
 
-def status_entity(document: dict[str, Any], facts: StatusFacts) -> dict[str, Any]:
+def _text_of(document: dict[str, Any], key: str) -> str:
+    value = document.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _paragraphs(*texts: str) -> str:
+    """Plain texts as escaped HTML paragraphs (the empty ones left out)."""
+    return "".join(f"<p>{html.escape(text, quote=False)}</p>" for text in texts if text)
+
+
+def own_status_text(document: dict[str, Any]) -> StatusText:
+    """The text of a document the node published (its outbox), read as it was stored.
+
+    Its HTML is the node's own: `content` was sanitised when the document was made
+    (maillage_object, or a post's text_to_html); a Maillage object's `summary` is its
+    escaped status line (status_html), a data object's its text_to_html description; `name`
+    is plain text. Only data objects (places...) come without content: their title and
+    summary are shown instead. (A resident's post always has content: its `summary`, a
+    plain content warning, is never shown as HTML.)
+    """
+    name = _text_of(document, "name")
+    content = _text_of(document, "content")
+    summary = _text_of(document, "summary")
+    if not content.strip():
+        content = _paragraphs(name) + (f"<p>{summary}</p>" if summary else "")
+    return StatusText(content, title=name, summary_html=summary)
+
+
+def note_status_text(note: Note) -> StatusText:
+    """The text of a post the node keeps: `notes.content` (and a received post's
+    `summary`) were sanitised when stored; a local post's summary is plain text."""
+    if note.content.strip():
+        return StatusText(note.content)
+    if not note.summary:
+        return StatusText("")
+    summary = note.summary if not note.local else html.escape(note.summary, quote=False)
+    return StatusText(f"<p>{summary}</p>")
+
+
+def remote_object_status_text(row: RemoteObject) -> StatusText:
+    """The text of another territory's object received here, from its stored columns:
+    `content` sanitised on receipt, `name` and `summary` (its status line) plain text."""
+    content = row.content if row.content.strip() else _paragraphs(row.name, row.summary)
+    return StatusText(content, title=row.name, summary_html=html.escape(row.summary, quote=False))
+
+
+def status_entity(document: dict[str, Any], text: StatusText, facts: StatusFacts) -> dict[str, Any]:
     """Mastodon's Status from an ActivityStreams object (a Note, a Question, or a Maillage
-    object as its followers receive it)."""
+    object as its followers receive it) and its stored text (shown as it is)."""
     url = document.get("url")
     link = url if isinstance(url, str) and is_web_url(url) else id_of(document) or ""
     published = parse_as_time(document.get("published"))
     edited = parse_as_time(document.get("updated"))
-    title = document.get("name") if isinstance(document.get("name"), str) else ""
     card = None
     if facts.card_url and is_web_url(facts.card_url):
         card = {
             "url": facts.card_url,
-            "title": title or html_to_text(_content(document))[:80],
-            "description": html_to_text(str(document.get("summary") or ""))[:300],
+            "title": text.title or stored_html_to_text(text.content_html)[:80],
+            "description": stored_html_to_text(text.summary_html)[:300],
             "type": "link",
             "author_name": "",
             "author_url": "",
@@ -235,7 +289,7 @@ def status_entity(document: dict[str, Any], facts: StatusFacts) -> dict[str, Any
         "created_at": api_time(published),
         "edited_at": api_time(edited) if edited and edited != published else None,
         "account": facts.account,
-        "content": _content(document),
+        "content": text.content_html,
         "visibility": "public",
         "sensitive": bool(document.get("sensitive")) and bool(document.get("summary")),
         "spoiler_text": "",

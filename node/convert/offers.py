@@ -19,7 +19,7 @@ from node.convert.fediverse_html import period, readable_content
 from node.convert.objects import maillage_object, territory_uri
 from node.storage.models import Offer, RemoteObject
 from protocols.activitystreams import id_of
-from protocols.html import html_to_text, stored_html_to_text, text_to_html
+from protocols.html import stored_html_to_text, text_to_html
 
 PURPOSES = ("offer", "request")
 KINDS = ("lend", "give", "group_purchase", "time_bank")
@@ -295,7 +295,8 @@ def _remote_day(value: Any) -> date | None:
 
 def card_of_remote(row: RemoteObject, origin: str) -> OfferCard:
     """The listing card of an offer received from another node; every field is checked (the
-    raw JSON is hostile input), names and places reduced to text."""
+    raw JSON is hostile input); its title, place and status line are the text stored on
+    receipt, its content the HTML sanitised then."""
     try:
         document = json.loads(row.raw)
     except ValueError:
@@ -303,8 +304,6 @@ def card_of_remote(row: RemoteObject, origin: str) -> OfferCard:
     if not isinstance(document, dict):
         document = {}
     purpose = document.get("purpose")
-    location = document.get("location")
-    place = location.get("name") if isinstance(location, dict) else None
     url = id_of(row.url) or ""
     return OfferCard(
         uri=row.uri,
@@ -313,7 +312,7 @@ def card_of_remote(row: RemoteObject, origin: str) -> OfferCard:
         purpose=purpose if purpose in PURPOSES else "offer",
         kind=kind_of_intent(document.get("publishes"), document.get("unitBased")),
         state=row.state if row.state in STATES else "open",
-        place=html_to_text(place)[:200] if isinstance(place, str) else "",
+        place=row.place,
         available_from=_remote_day(document.get("hasBeginning")),
         available_until=_remote_day(document.get("hasEnd")),
         quantity="",

@@ -18,9 +18,13 @@ from node.convert.decisions import option_labels
 from node.convert.mastodon import (
     PollFacts,
     StatusFacts,
+    StatusText,
+    note_status_text,
+    own_status_text,
     poll_entity,
     poll_options,
     question_counts,
+    remote_object_status_text,
     status_entity,
 )
 from node.convert.notes import note_to_as
@@ -74,12 +78,14 @@ class Scope:
 
 @dataclass(frozen=True, slots=True)
 class StatusRow:
-    """One status found: its id here, its document, author and what it replies to."""
+    """One status found: its id here, its document, author and whether it is the node's
+    own, and the text it shows (from stored, already cleaned columns)."""
 
     id: str
     document: dict[str, Any]
     author: str
     local: bool
+    text: StatusText
 
 
 def _author(document: dict[str, Any]) -> str:
@@ -172,6 +178,7 @@ async def rows_of_entries(session: AsyncSession, entries: list[OutboxEntry]) -> 
                 current,
                 _author(current),
                 True,
+                own_status_text(current),
             )
         )
     return rows
@@ -210,7 +217,11 @@ def note_row(runtime: Runtime, note: Note) -> StatusRow:
     """A remote post kept by the node, as a status."""
     document = note_to_as(runtime.config, note)
     return StatusRow(
-        status_id(millis(note.published), "n", note.id), document, note.author_uri, False
+        status_id(millis(note.published), "n", note.id),
+        document,
+        note.author_uri,
+        False,
+        note_status_text(note),
     )
 
 
@@ -242,9 +253,16 @@ async def _object_rows(
 
 
 def object_row(row: RemoteObject) -> StatusRow:
-    """Another territory's object received here (a proposal, a decision...), as a status."""
+    """Another territory's object received here (a proposal, a decision...), as a status: its
+    raw JSON for the structure (ids, dates, poll options), its stored columns for the text."""
     document = json.loads(row.raw)
-    return StatusRow(status_id(millis(row.published), "r", row.id), document, row.actor_uri, False)
+    return StatusRow(
+        status_id(millis(row.published), "r", row.id),
+        document,
+        row.actor_uri,
+        False,
+        remote_object_status_text(row),
+    )
 
 
 async def timeline(
@@ -452,7 +470,7 @@ async def render(
             language=_language(row.document, runtime.config.territory.default_language),
             card_url=row.document.get("url") if _has_card(row.document) else None,
         )
-        rendered.append(status_entity(row.document, facts))
+        rendered.append(status_entity(row.document, row.text, facts))
     return rendered
 
 

@@ -60,6 +60,18 @@ def status_line_of(document: dict[str, Any]) -> str:
     return line[:MAX_STATUS_LINE]
 
 
+#: The longest place name kept from a received object (an offer's `location.name`).
+MAX_PLACE = 200
+
+
+def place_of(document: dict[str, Any]) -> str:
+    """Where a received object is (`location.name`: an offer's place) as text, so that pages
+    show the stored column without reading the raw JSON as HTML again."""
+    location = document.get("location")
+    name = location.get("name") if isinstance(location, dict) else None
+    return html_to_text(name)[:MAX_PLACE] if isinstance(name, str) else ""
+
+
 async def store_remote_object(session: AsyncSession, document: dict[str, Any]) -> RemoteObject:
     """Insert or refresh a received object (its HTML sanitised, its link http(s) only, its
     raw JSON kept)."""
@@ -78,6 +90,7 @@ async def store_remote_object(session: AsyncSession, document: dict[str, Any]) -
     row.content = sanitize_html(_text(document, "content"))
     row.state = _text(document, "lifecycleState")[:32]
     row.url = web_link(id_of(document.get("url")), document["id"]) or None
+    row.place = place_of(document)
     row.raw = json.dumps(document, ensure_ascii=False)
     row.updated = utcnow()
     row.deleted = False
@@ -92,7 +105,7 @@ async def mark_remote_object_deleted(session: AsyncSession, uri: str, actor: str
     result = await session.execute(
         update(RemoteObject)
         .where(RemoteObject.uri == uri, RemoteObject.actor_uri == actor)
-        .values(deleted=True, content="", summary="")
+        .values(deleted=True, content="", summary="", place="")
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -403,6 +403,8 @@ class RemoteObject(Base):
     content: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(32), default="")
     url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    #: where it is (`location.name`: an offer's place) as text, reduced on receipt
+    place: Mapped[str] = mapped_column(String(200), default="", server_default="")
     #: the object as received (JSON), for the fields a page needs beyond the common ones
     raw: Mapped[str] = mapped_column(Text)
     published: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
