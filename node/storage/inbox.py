@@ -101,10 +101,14 @@ class SqlInbox:
     async def claim_due(self, now: datetime, limit: int) -> list[QueuedActivity]:
         """Claim pending items and held items whose wait is over, in arrival order, that no
         other process holds: `FOR UPDATE SKIP LOCKED` on PostgreSQL passes over the rows
-        another process is claiming at that moment instead of waiting for them."""
+        another process is claiming at that moment instead of waiting for them.
+
+        The worker claims again only once its previous pass has ended, so what this process
+        still holds was left unsettled by a pass that failed (the database went away): it is
+        due again at once, not after its lease, and no longer renewed."""
         due = (
             select(ITEMS.c.id)
-            .where(_due(now))
+            .where(_due(now, self.owner))
             .order_by(ITEMS.c.received_at, ITEMS.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -119,7 +123,7 @@ class SqlInbox:
             claimed = sorted(rows, key=lambda row: (row.received_at, row.id))
             if len(claimed) < limit or self._recount_due():
                 await self._recount(session)
-        self._in_hand.update(row.id for row in claimed)
+        self._in_hand = {row.id for row in claimed}
         return [
             QueuedActivity(
                 item_id=row.id,
@@ -156,7 +160,7 @@ class SqlInbox:
     async def count_due(self, now: datetime) -> int:
         """How many items `claim_due` would give with no limit."""
         async with self._sessions() as session:
-            return await _count(session, _due(now))
+            return await _count(session, _due(now, self.owner))
 
     async def settle_many(self, settlements: list[Settlement]) -> None:
         """Record the outcomes of a batch of items in one statement and one transaction (the
@@ -235,11 +239,15 @@ def _waiting() -> ColumnElement[bool]:
     return ITEMS.c.state.in_(("pending", "held"))
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
-    """Items to apply now: pending ones, and held ones whose wait is over, that no process
-    holds (never claimed, or its claim has expired: that process died)."""
+def _due(now: datetime, owner: str) -> ColumnElement[bool]:
+    """Items to apply now: pending ones, and held ones whose wait is over, that no other
+    process holds (never claimed, its claim has expired: that process died, or `owner`'s
+    own: left by a failed pass)."""
     waiting = or_(
         ITEMS.c.state == "pending",
         (ITEMS.c.state == "held") & (ITEMS.c.hold_until <= now),
     )
-    return waiting & or_(ITEMS.c.lease_until.is_(None), ITEMS.c.lease_until <= now)
+    free = or_(
+        ITEMS.c.lease_until.is_(None), ITEMS.c.lease_until <= now, ITEMS.c.claimed_by == owner
+    )
+    return waiting & free
