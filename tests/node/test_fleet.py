@@ -143,9 +143,23 @@ async def _post_all(fleet: Fleet, remote: FakeRemote) -> Counter[int]:
         )
         for serial in range(ACTIVITIES)
     ]
+    return await post_signed(inbox, requests, in_flight=50)
+
+
+async def post_signed(
+    inbox: str,
+    requests: list[tuple[bytes, dict[str, str]]],
+    *,
+    in_flight: int,
+    connection_each: bool = False,
+) -> Counter[int]:
+    """POST the signed requests to `inbox`, `in_flight` at once (each on a new connection
+    with `connection_each`: they then spread over the processes); the answers' statuses."""
     statuses: Counter[int] = Counter()
-    slots = asyncio.Semaphore(50)
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+    slots = asyncio.Semaphore(in_flight)
+    connector = aiohttp.TCPConnector(force_close=connection_each)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
         async def send(body: bytes, headers: dict[str, str]) -> None:
             async with slots, session.post(inbox, data=body, headers=headers) as answer:

@@ -9,15 +9,13 @@ accepts first and they spread over the processes.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from pathlib import Path
 
-import aiohttp
 from sqlalchemy import func, select
 
 from node.storage.models import InboxItem
-from tests.node.test_fleet import Fleet, _create_note, running_fleet
+from tests.node.test_fleet import Fleet, _create_note, post_signed, running_fleet
 from tests.testrig.postgres import PostgresServer
 from tests.testrig.remote import FakeRemote, signed_post
 
@@ -37,19 +35,7 @@ async def _post_from_one_actor(fleet: Fleet, remote: FakeRemote) -> Counter[int]
         signed_post(author, inbox, _create_note(author.uri, serial, fleet.territory))
         for serial in range(POSTED)
     ]
-    statuses: Counter[int] = Counter()
-    slots = asyncio.Semaphore(IN_FLIGHT)
-    connector = aiohttp.TCPConnector(force_close=True)  # a new connection per request
-    timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-
-        async def send(body: bytes, headers: dict[str, str]) -> None:
-            async with slots, session.post(inbox, data=body, headers=headers) as answer:
-                await answer.read()
-                statuses[answer.status] += 1
-
-        await asyncio.gather(*(send(body, headers) for body, headers in requests))
-    return statuses
+    return await post_signed(inbox, requests, in_flight=IN_FLIGHT, connection_each=True)
 
 
 async def test_an_actor_past_its_rate_gets_the_node_budget_across_three_processes(
