@@ -65,6 +65,7 @@ NOT_FOR_SERVING = (
     "node.services.offline.bundles",
     "node.services.standalone",
     "federation.bundles",
+    "sqlalchemy.dialects.postgresql",  # this node is on SQLite
 )
 
 
