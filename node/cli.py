@@ -9,48 +9,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from federation.bundles.archive import BundleUnreadable
 from instance_config import CONFIG_FILE_NAME, ConfigError, InstanceConfig, load_config, parse_config
 from node import __version__
-from node.bootstrap import create_node, describe_created, ensure_writable_folder
-from node.check import check_node
-from node.demo import NoAdmin, NodeNotEmpty, describe_demo, fill_demo
-from node.serve import OneProcessOnly, PortUnavailable, serve
-from node.services.coordination.digest import publish_digest
-from node.services.coordination.discovery import discover
-from node.services.coordination.following import sync_allow_list
-from node.services.coordination.index import is_coordinator, reindex
-from node.services.federation.announcements import AnnouncementError, announce, delete_announcement
-from node.services.federation.following import FollowError, answer_follow_request, follow, unfollow
-from node.services.federation.remote_actors import LookupFailed
-from node.services.instance.backup import BackupError, create_backup, restore_backup
-from node.services.moderation.block_lists import HEADER as BLOCK_LIST_HEADER
-from node.services.moderation.block_lists import ImportSummary as BlockImportSummary
-from node.services.moderation.block_lists import LineError, import_block_list, write_block_list
-from node.services.moderation.domain_blocks import (
-    BlockError,
-    block_request,
-    list_blocks,
-    remove_block,
-    save_block,
-)
-from node.services.offline.backfill import BackfillReport, backfill_followed
-from node.services.offline.bundles import ExportSummary, ImportSummary, export_bundle, import_bundle
-from node.services.offline.drain import apply_stored
-from node.services.offline.link import LINK_DOWN, LINK_IDLE, LINK_UP, LinkReport, link_report
-from node.services.offline.server_health import ServerHealth, server_health
-from node.services.standalone import standalone_runtime
-from node.storage.errors import DatabaseUnavailable, safe_url
-from node.storage.inbox import SqlInbox
-from node.storage.migrate_cli import upgrade_and_report
-from node.storage.models import DomainBlock
+from node.domain.block_lists import BLOCK_LIST_HEADER
+
+# Each command imports what it runs inside its handler: `maillage serve` then loads only what
+# serving needs (not the demo, backups, bundles, alembic...), with the garbage collector paused
+# while it does, which keeps its start short and its memory small
+# (tests/node/test_serve_imports.py checks it).
+if TYPE_CHECKING:
+    from node.services.moderation.block_lists import ImportSummary as BlockImportSummary
+    from node.services.offline.bundles import ImportSummary
+    from node.services.offline.link import LinkReport
+    from node.services.offline.server_health import ServerHealth
+    from node.storage.models import DomainBlock
 
 EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
@@ -361,11 +341,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    except DatabaseUnavailable as exc:
-        print(f"maillage: {exc}", file=sys.stderr)
-        return EXIT_ENVIRONMENT
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from node.storage.errors import DatabaseUnavailable  # SQLAlchemy: loaded by then
+
+        if not isinstance(exc, DatabaseUnavailable):
+            raise
+        print(f"maillage: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -403,6 +387,8 @@ def _init_settings(args: argparse.Namespace, base_url: str | None = None) -> dic
 
 
 def _create(config: InstanceConfig, database_url: str, headline: str) -> None:
+    from node.bootstrap import create_node, describe_created, ensure_writable_folder
+
     ensure = _guard(ensure_writable_folder)
     ensure(config.data_dir)
     credentials = asyncio.run(create_node(config, database_url))
@@ -414,6 +400,8 @@ def _create(config: InstanceConfig, database_url: str, headline: str) -> None:
 def _create_embedded_default(args: argparse.Namespace, data: Path) -> bool:
     """Create the embedded default node (SQLite, French, 127.0.0.1) when `data` has no
     configuration, as a first `serve` or `demo` does; returns whether it did."""
+    from node.bootstrap import ensure_writable_folder
+
     _guard(ensure_writable_folder)(data)
     if (data / CONFIG_FILE_NAME).exists():
         return False
@@ -432,6 +420,19 @@ def _create_embedded_default(args: argparse.Namespace, data: Path) -> bool:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # Loading the application creates only objects that live as long as the process: the
+    # collector would scan them again and again for nothing (about a fifth of the start).
+    # serve() keeps them out of its reach and turns it back on before serving.
+    gc.disable()
+    try:
+        return _serve_paused(args)
+    finally:
+        gc.enable()
+
+
+def _serve_paused(args: argparse.Namespace) -> int:
+    from node.serve import OneProcessOnly, PortUnavailable, serve
+
     data = Path(args.data)
     _create_embedded_default(args, data)
     overrides: dict[str, dict[str, Any]] = {"http": {}}
@@ -452,6 +453,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from node.check import check_node
+
     data = Path(args.data)
     config = load_config(data, os.environ)
     problems = asyncio.run(check_node(config))
@@ -465,6 +468,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from node.demo import NoAdmin, NodeNotEmpty, describe_demo, fill_demo
+
     data = Path(args.data)
     created = _create_embedded_default(args, data)
     config = load_config(data, os.environ)
@@ -491,12 +496,21 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _db(args: argparse.Namespace) -> int:
+    from node.storage.migrate_cli import upgrade_and_report
+
     config = load_config(Path(args.data), os.environ)
     print(asyncio.run(upgrade_and_report(config.database.url)))
     return 0
 
 
 def _announce(args: argparse.Namespace) -> int:
+    from node.services.federation.announcements import (
+        AnnouncementError,
+        announce,
+        delete_announcement,
+    )
+    from node.services.standalone import standalone_runtime
+
     config = load_config(Path(args.data), os.environ)
 
     async def run() -> str:
@@ -514,6 +528,15 @@ def _announce(args: argparse.Namespace) -> int:
 
 
 def _follow_command(args: argparse.Namespace) -> int:
+    from node.services.federation.following import (
+        FollowError,
+        answer_follow_request,
+        follow,
+        unfollow,
+    )
+    from node.services.federation.remote_actors import LookupFailed
+    from node.services.standalone import standalone_runtime
+
     config = load_config(Path(args.data), os.environ)
 
     async def run() -> str:
@@ -537,6 +560,8 @@ def _follow_command(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
+    from node.services.instance.backup import BackupError, create_backup
+
     data = Path(args.data)
     config = load_config(data, os.environ)
     out = Path(args.out)
@@ -558,6 +583,9 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
+    from node.services.instance.backup import BackupError, restore_backup
+    from node.storage.errors import safe_url
+
     data = Path(args.data)
     try:
         data.mkdir(parents=True, exist_ok=True)
@@ -578,6 +606,10 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from node.services.offline.link import link_report
+    from node.services.offline.server_health import server_health
+    from node.services.standalone import standalone_runtime
+
     config = load_config(Path(args.data), os.environ)
 
     async def run() -> tuple[LinkReport, ServerHealth]:
@@ -611,6 +643,8 @@ def describe_server(health: ServerHealth) -> list[str]:
 
 def describe_link(report: LinkReport) -> list[str]:
     """The link state in one sentence, then one line per destination server."""
+    from node.services.offline.link import LINK_DOWN, LINK_IDLE, LINK_UP
+
     oldest = _when(report.oldest_waiting_since)
     headline = {
         LINK_IDLE: "link: idle, nothing waits to be delivered",
@@ -640,6 +674,11 @@ def _when(moment: datetime | None) -> str:
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    from node.services.offline.backfill import BackfillReport, backfill_followed
+    from node.services.offline.drain import apply_stored
+    from node.services.standalone import standalone_runtime
+    from node.storage.inbox import SqlInbox
+
     config = load_config(Path(args.data), os.environ)
 
     async def run() -> BackfillReport:
@@ -663,6 +702,12 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _coordinate(args: argparse.Namespace) -> int:
+    from node.services.coordination.digest import publish_digest
+    from node.services.coordination.discovery import discover
+    from node.services.coordination.following import sync_allow_list
+    from node.services.coordination.index import is_coordinator, reindex
+    from node.services.standalone import standalone_runtime
+
     config = load_config(Path(args.data), os.environ)
     if not is_coordinator(config):
         raise CliError(
@@ -699,6 +744,10 @@ def _coordinate(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace) -> int:
+    from federation.bundles.archive import BundleUnreadable
+    from node.services.offline.bundles import ExportSummary, export_bundle, import_bundle
+    from node.services.standalone import standalone_runtime
+
     config = load_config(Path(args.data), os.environ)
     progress = ProgressLine(sys.stderr)
     if args.bundle_command == "export":
@@ -741,6 +790,20 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _blocks(args: argparse.Namespace) -> int:
+    from node.services.moderation.block_lists import (
+        LineError,
+        import_block_list,
+        write_block_list,
+    )
+    from node.services.moderation.domain_blocks import (
+        BlockError,
+        block_request,
+        list_blocks,
+        remove_block,
+        save_block,
+    )
+    from node.services.standalone import standalone_runtime
+
     config = load_config(Path(args.data), os.environ)
     action = args.blocks_command
     data = b""

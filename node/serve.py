@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import logging
 import signal
 import socket
@@ -52,6 +53,7 @@ def serve(config: InstanceConfig) -> None:
         )
     configure_logging()
     asyncio.run(_prepare_database(config))
+    _keep_start_up_objects()
     if workers == 1:
         asyncio.run(_serve(config))
         return
@@ -64,6 +66,18 @@ def serve(config: InstanceConfig) -> None:
     )
     listening.close()
     log.info("stopped")
+
+
+def _keep_start_up_objects() -> None:
+    """Move everything loaded so far (modules, classes, the ORM's mappings: what lives as long
+    as the process) out of the garbage collector's scans, then make sure it runs.
+
+    Python's documentation advises it before fork(): collections in the children then leave
+    those pages alone, so they stay shared. A single process gains the same: each full
+    collection skips the hundreds of thousands of start-up objects.
+    """
+    gc.freeze()
+    gc.enable()
 
 
 def _listen(host: str, port: int) -> socket.socket:

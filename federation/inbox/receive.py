@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pyld.jsonld import JsonLdError  # type: ignore[import-untyped]
-
 from federation.domain_policy import suspends
 from federation.limits import InboxLimits, RateLimiter, retry_after_seconds
 from federation.ports import (
@@ -257,6 +255,9 @@ def read_jsonld(document: dict[str, Any]) -> dict[str, Any]:
     """
     if "@context" not in document or uses_only_known_contexts(document):
         return document
+    # pyld (and the requests and lxml it imports) is loaded only when a document needs it
+    from pyld.jsonld import JsonLdError  # type: ignore[import-untyped]
+
     try:
         compacted = compact(document, ACTIVITYSTREAMS_CONTEXT)
     except JsonRefused as refused:

@@ -6,7 +6,9 @@ means. The loader knows the context documents in ``contexts/`` (see SOURCES.md) 
 raises pyld's ``loading document failed`` error for any other URL.
 
 ``uses_only_known_contexts`` is the fast path that needs no pyld at all; ``expand`` and
-``compact`` are the slow path, for documents whose meaning must be computed.
+``compact`` are the slow path, for documents whose meaning must be computed. pyld (which
+imports requests, urllib3 and lxml: about 60 ms and 8 MB) is imported on the first slow-path
+call, so a process that never needs it never loads it.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any, cast
 from urllib.parse import urlsplit
-
-from pyld import jsonld  # type: ignore[import-untyped]
 
 from protocols.json_input import JsonRefused, check_json_depth
 
@@ -58,6 +58,13 @@ _LOADING_FAILED = "loading document failed"
 #: what pyld lets out, besides its JsonLdError, on malformed documents (an invalid base IRI,
 #: a term of the wrong type): found by tests/node/test_fuzz_inbox.py
 _PYLD_SLIPS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
+def _pyld() -> Any:
+    """pyld's jsonld module, imported on first use."""
+    from pyld import jsonld  # type: ignore[import-untyped]
+
+    return jsonld
 
 
 def canonical_context_url(url: str) -> str | None:
@@ -106,7 +113,7 @@ def load_context(url: str) -> dict[str, Any]:
     """
     canonical = canonical_context_url(url)
     if canonical is None:
-        raise jsonld.JsonLdError(
+        raise _pyld().JsonLdError(
             f"JSON-LD context {url!r} is not bundled with Maillage; remote contexts are "
             "never fetched (see protocols/jsonld/contexts/SOURCES.md)",
             "jsonld.LoadDocumentError",
@@ -149,7 +156,7 @@ def expand(document: Mapping[str, Any] | Sequence[Any]) -> list[Any]:
         raise TypeError("expand() takes a parsed document, not a URL or JSON text")
     check_json_depth(document)
     try:
-        return cast(list[Any], jsonld.expand(document, _pyld_options()))
+        return cast(list[Any], _pyld().expand(document, _pyld_options()))
     except RecursionError:  # pyld recurses per level, and contexts can add some
         raise JsonRefused("JSON-LD nested too deeply to process") from None
     except _PYLD_SLIPS as slip:
@@ -170,7 +177,7 @@ def compact(
         raise TypeError("compact() takes a parsed document, not a URL or JSON text")
     check_json_depth(document)
     try:
-        return cast(dict[str, Any], jsonld.compact(document, context, _pyld_options()))
+        return cast(dict[str, Any], _pyld().compact(document, context, _pyld_options()))
     except RecursionError:  # pyld recurses per level, and contexts can add some
         raise JsonRefused("JSON-LD nested too deeply to process") from None
     except _PYLD_SLIPS as slip:

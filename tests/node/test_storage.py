@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -14,7 +16,15 @@ from node.services.accounts.passwords import verify_password
 from node.services.instance.setup import initialise_node
 from node.storage.actors import count_accounts, get_account_by_username, get_actor_of_kind
 from node.storage.engine import make_engine, make_sessionmaker
-from node.storage.migrate import schema_differences, schema_state, upgrade_database
+from node.storage.migrate import (
+    VERSIONS_DIR,
+    alembic_config,
+    schema_differences,
+    schema_state,
+    scripted_head,
+    shipped_head,
+    upgrade_database,
+)
 from node.storage.models import Account, LocalActor
 from tests.conftest import config_for
 
@@ -29,6 +39,55 @@ async def test_migrations_create_the_schema_the_models_declare(database_url: str
         assert await schema_differences(engine) == []
         await upgrade_database(engine)  # a second upgrade is a no-op
         assert (await schema_state(engine)).is_current
+    finally:
+        await engine.dispose()
+
+
+def test_the_shipped_head_read_from_the_scripts_is_alembics() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert scripted_head(VERSIONS_DIR) == shipped_head() == scripts.get_current_head()
+
+
+def _script(folder: Path, revision: str, parent: str) -> None:
+    (folder / f"2026_12_10_{revision}_x.py").write_text(
+        f'"""x"""\n\nrevision: str = "{revision}"\ndown_revision: str | None = {parent}\n'
+    )
+
+
+def test_scripts_not_in_one_plain_line_are_left_to_alembic(tmp_path: Path) -> None:
+    _script(tmp_path, "aaa", "None")
+    _script(tmp_path, "bbb", "'aaa'")
+    assert scripted_head(tmp_path) == "bbb"
+    _script(tmp_path, "ccc", "'aaa'")  # a branch: two heads
+    assert scripted_head(tmp_path) is None
+    _script(tmp_path, "ddd", "('bbb', 'ccc')")  # their merge
+    assert scripted_head(tmp_path) is None
+    (tmp_path / "2026_12_10_ddd_x.py").unlink()
+    _script(tmp_path, "ccc", "'bbb'")
+    assert scripted_head(tmp_path) == "ccc"
+    _script(tmp_path, "eee", "'zzz'")  # revises a script that is not shipped
+    assert scripted_head(tmp_path) is None
+
+
+async def test_a_database_behind_the_scripts_is_not_current(database_url: str) -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    head = scripts.get_revision(scripts.get_current_head())
+    assert isinstance(head.down_revision, str)
+    engine = make_engine(database_url)
+
+    def upgrade_to_previous(connection: object) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, str(head.down_revision))
+
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade_to_previous)
+        state = await schema_state(engine)
+        assert (state.current, state.head) == (head.down_revision, head.revision)
+        assert not state.is_current
+        await upgrade_database(engine)
+        assert (await schema_state(engine)).current == head.revision
     finally:
         await engine.dispose()
 

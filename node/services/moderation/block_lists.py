@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from federation.ports import DomainSeverity
+from node.domain.block_lists import BLOCK_LIST_HEADER
 from node.services.moderation.domain_blocks import (
     BlockError,
     BlockRequest,
@@ -28,14 +29,7 @@ from node.services.runtime import Runtime
 from node.storage.models import Account, DomainBlock
 from node.storage.moderation import remove_domains_content
 
-HEADER = (
-    "#domain",
-    "#severity",
-    "#reject_media",
-    "#reject_reports",
-    "#public_comment",
-    "#obfuscate",
-)
+HEADER = BLOCK_LIST_HEADER
 #: Largest list read, and most lines: far above the largest shared lists (a few thousand).
 MAX_BYTES = 5_000_000
 MAX_LINES = 50_000
