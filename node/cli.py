@@ -225,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
         "answered",
     )
 
+    retry = command(
+        "retry",
+        "send what waits for other servers now, instead of after each one's backoff (the link "
+        "or a peer is back)",
+    )
+    retry.add_argument("host", nargs="?", help="only this server (as `maillage status` lists it)")
+
     command(
         "backfill",
         "read what the followed actors published while the link was down (their outboxes, "
@@ -622,6 +629,28 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if not health.stalled else 1
 
 
+def _retry(args: argparse.Namespace) -> int:
+    from node.services.offline.link import retry_now
+    from node.services.standalone import standalone_runtime
+
+    config = load_config(Path(args.data), os.environ)
+
+    async def run() -> int:
+        async with standalone_runtime(config) as runtime:
+            return await retry_now(runtime.sessions, args.host)
+
+    count = asyncio.run(run())
+    if not count:
+        where = f"for {args.host}" if args.host else "for any server"
+        print(f"nothing waits for a retry {where}: `maillage status` shows what waits")
+        return 0
+    print(
+        f"{count} server(s) will be tried again at once by the serving node; "
+        "`maillage status` shows what they answer"
+    )
+    return 0
+
+
 def describe_server(health: ServerHealth) -> list[str]:
     """The serving process's workers, as its /healthz reports them."""
     if not health.running:
@@ -965,6 +994,7 @@ _HANDLERS: Mapping[str, Callable[[argparse.Namespace], int]] = {
     "backfill": _backfill,
     "coordinate": _coordinate,
     "status": _status,
+    "retry": _retry,
     "backup": _backup,
     "restore": _restore,
     "announce": _announce,

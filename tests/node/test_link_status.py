@@ -12,7 +12,7 @@ import pytest
 
 from node.cli import describe_link, describe_server
 from node.domain.actors import ActorKind
-from node.services.offline.link import LINK_DOWN, LINK_IDLE, LINK_UP, link_report
+from node.services.offline.link import LINK_DOWN, LINK_IDLE, LINK_UP, link_report, retry_now
 from node.services.offline.server_health import ServerHealth
 from node.storage.actors import get_actor_of_kind
 from node.storage.engine import make_engine, make_sessionmaker
@@ -137,3 +137,24 @@ def test_stalled_workers_are_named_with_their_backlog() -> None:
         "server: running on 127.0.0.1:8080, stalled:",
         "  worker inbox: 33 waiting, no progress for 61.5 s (last error: OperationalError)",
     ]
+
+
+async def test_retry_sends_at_once_what_waited_for_its_backoff(
+    node: Node, client: Any, clock: Clock, make_sink: SinkFactory
+) -> None:
+    peer = await make_sink([503])  # down once, then back
+    await log(node, [peer.inbox()])
+    worker = make_worker(node, client, clock)
+    await worker.run_once()
+    (waiting,) = (await link_report(node.sessions)).hosts
+    assert waiting.waiting == 1 and waiting.next_attempt_at is not None
+    assert waiting.next_attempt_at > clock.now
+    assert await worker.run_once() == 0  # its backoff holds it back
+
+    # The operator knows the peer is back: `maillage retry` ends its backoff.
+    assert await retry_now(node.sessions, "elsewhere.example") == 0
+    assert await retry_now(node.sessions, peer.host) == 1
+    assert await worker.run_once() == 1
+    (sent,) = (await link_report(node.sessions)).hosts
+    assert sent.waiting == 0 and len(peer.accepted()) == 1
+    assert await retry_now(node.sessions) == 0  # nothing waits any more

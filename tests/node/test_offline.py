@@ -62,6 +62,10 @@ def test_a_node_back_from_a_gap_reads_what_it_missed_from_the_outboxes(pair) -> 
     assert f"{a.territory}: 0 new (1 page(s) read)" in again.stdout
 
     b.start()  # A's own retries now arrive too: nothing is applied twice
+    # A's operator knows B is back: no waiting for A's backoff on B, up to minutes long (A
+    # may also have just retried by itself: then nothing waits for a retry any more)
+    said = a.cli("retry")
+    assert "1 server(s) will be tried again at once" in said or "nothing waits" in said
     a.cli("announce", "Après la coupure")
     eventually(lambda: len(notes_by(b, a.territory)) == 5, "the note sent after the gap")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from node.storage.models import DeliveryCursor
@@ -72,6 +72,21 @@ async def link_report(sessions: async_sessionmaker[AsyncSession]) -> LinkReport:
         for host in sorted(set(cursors) | set(waiting))
     ]
     return LinkReport(_state(hosts), hosts)
+
+
+async def retry_now(sessions: async_sessionmaker[AsyncSession], host: str | None = None) -> int:
+    """End the backoff of every server (or of `host`) so that what waits for it is sent at
+    once: the operator knows the link, or that peer, is back, and need not wait for the next
+    retry, up to ten minutes away. The serving process sees it within a second. Returns how
+    many servers were waiting for their next attempt."""
+    waiting = DeliveryCursor.next_attempt_at.is_not(None)
+    if host is not None:
+        waiting = waiting & (DeliveryCursor.host == host)
+    async with sessions.begin() as session:
+        result = await session.execute(
+            update(DeliveryCursor).where(waiting).values(next_attempt_at=None)
+        )
+    return int(result.rowcount or 0)
 
 
 def _host_queue(
