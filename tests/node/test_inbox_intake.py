@@ -16,7 +16,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from federation.ports import ReceivedActivity, StoreUnavailable
+from federation.ports import ReceivedActivity, Settlement, StoreUnavailable
+from node.storage.base import utcnow
 from node.storage.engine import SQLITE_BUSY_TIMEOUT_MS
 from node.storage.group_commit import GroupCommitter
 from node.storage.inbox import SqlInbox
@@ -167,3 +168,23 @@ async def test_the_sender_text_is_stored_as_is_unless_reading_changed_the_docume
         raw = dict(connection.execute("SELECT activity_id, raw FROM inbox_items").fetchall())
     assert raw[plain["id"]] == bodies[plain["id"]]  # not serialised again
     assert "javascript:" not in raw[hostile["id"]]  # the link dropped on reading is not kept
+
+
+async def test_the_claims_of_a_failed_pass_are_due_again_for_the_same_process(
+    node_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # A worker pass that claimed items and then failed (the database locked while it applied)
+    # settles nothing; its claims stay this process's, renewed by the lease heartbeat, so the
+    # next pass must take them again rather than leave them until the process ends.
+    inbox = SqlInbox(node_sessions, owner="this-process")
+    other = SqlInbox(node_sessions, owner="other-process")
+    for n in range(3):
+        assert await inbox.add_if_new(received(n)) is True
+    first = await inbox.claim_due(utcnow(), 10)
+    assert len(first) == 3
+    assert await inbox.renew_claims() == 3  # the heartbeat keeps them this process's
+    assert await other.claim_due(utcnow(), 10) == []  # another process still may not
+    again = await inbox.claim_due(utcnow(), 10)
+    assert sorted(item.item_id for item in again) == sorted(item.item_id for item in first)
+    await inbox.settle_many([Settlement(item.item_id, "applied", "ok") for item in again])
+    assert await inbox.claim_due(utcnow(), 10) == [] and inbox.backlog() == 0
