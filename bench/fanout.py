@@ -38,7 +38,8 @@ from federation.delivery.worker import DeliveryWorker
 from protocols.httpsig import sign_cavage
 from protocols.keys import load_private_key
 
-GOAL = 0.7
+#: the node's rate as a share of the bare client's, for both fan-outs (issue 13)
+GOAL = 0.8
 PER_HOST = 10
 #: the delivery worker's `parallel_hosts` default: the baseline uses the same
 PARALLEL_HOSTS = int(inspect.signature(DeliveryWorker).parameters["parallel_hosts"].default)
@@ -172,6 +173,7 @@ def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
     ratio = personal["rate"] / base_personal["rate"]
     ratio_shared = shared["rate"] / base_shared["rate"]
     goal = "met" if ratio >= GOAL else "MISSED"
+    goal_shared = "met" if ratio_shared >= GOAL else "MISSED"
     print(
         f"fanout: node = create_app(config) with workers, served as `maillage serve` in its own "
         f"process, announce() called inside it; {followers} followers on {hosts} sink hosts "
@@ -194,7 +196,7 @@ def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
             f"body and concurrency)"
         )
     print(f"  ratio (personal, headline) {ratio:.2f}   (goal >= {GOAL}: {goal})")
-    print(f"  ratio (shared)             {ratio_shared:.2f}")
+    print(f"  ratio (shared)             {ratio_shared:.2f}   (goal >= {GOAL}: {goal_shared})")
     print(
         f"  node's cursors: delivered {cursors[0]}, given up {cursors[1]}, "
         f"failures {cursors[2]} (expected delivered {followers + hosts})"
@@ -209,6 +211,6 @@ def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
         "ratio": ratio,
         "summary": f"{personal['rate']:.0f} deliveries/s vs bare client "
         f"{base_personal['rate']:.0f}/s: ratio {ratio:.2f} (goal >= {GOAL}: {goal}); "
-        f"shared inboxes ratio {ratio_shared:.2f}",
+        f"shared inboxes ratio {ratio_shared:.2f} ({goal_shared})",
         "problems": problems,
     }

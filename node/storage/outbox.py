@@ -224,7 +224,8 @@ class SqlDeliveryStore:
     async def pending_for_hosts(
         self, hosts: list[str], limit: int
     ) -> dict[str, list[PendingDelivery]]:
-        """The next deliveries of several hosts (at most `limit` each) in one query."""
+        """The next deliveries of several hosts leased to this process (at most `limit`
+        each) in one query."""
         ranked = (
             select(
                 OutboxTarget.id,
@@ -239,6 +240,7 @@ class SqlDeliveryStore:
             .where(
                 OutboxTarget.host.in_(hosts),
                 OutboxTarget.id > func.coalesce(DeliveryCursor.last_target_id, 0),
+                DeliveryCursor.owner == self.owner,
             )
             .subquery()
         )
@@ -266,15 +268,8 @@ class SqlDeliveryStore:
 
     async def pending_for_host(self, host: str, limit: int) -> list[PendingDelivery]:
         """The host's next deliveries beyond its cursor, in log order; none once this process
-        no longer holds the host's lease (renewed here: a long drain keeps its host)."""
-        async with self._sessions.begin() as session:
-            renewed = await session.execute(
-                update(CURSORS)
-                .where(CURSORS.c.host == host, CURSORS.c.owner == self.owner)
-                .values(lease_until=self._clock() + self._lease)
-            )
-        if not renewed.rowcount:  # type: ignore[attr-defined]
-            return []
+        no longer holds the host's lease (the lease heartbeat keeps it while the host is
+        being delivered to: reading costs no write)."""
         return (await self.pending_for_hosts([host], limit)).get(host, [])
 
     async def advance(
