@@ -43,6 +43,8 @@ OUTAGE_HOSTS = 3
 OUTAGE_WINDOW = timedelta(seconds=60)
 OUTAGE_PAUSE = timedelta(seconds=30)
 BATCH = 200
+#: Deliveries read at once for each host that waits for a turn beyond `parallel_hosts`.
+WAITING_PEEK = 4
 
 
 def _nothing() -> None:
@@ -178,13 +180,21 @@ class DeliveryWorker:
             return 0
         hosts = [h for h in await self._store.due_hosts(self._clock(), 1000) if h not in self._busy]
         self.progress.found(len(hosts))
-        # The hosts that start at once get their first batch in one query; the others read
-        # theirs when their turn comes, which also checks that their lease is still this
-        # process's (another may have taken a host over while it waited).
-        starting = hosts[: self._parallel_hosts]
-        first = await self._store.pending_for_hosts(starting, BATCH) if starting else {}
+        # The hosts that start at once get their first batch in one query, the others their
+        # first few deliveries in a second one (a fan-out is one each): no query per host
+        # while they wait for a turn, and little memory however many hosts wait. The lease
+        # heartbeat keeps a waiting host this process's.
+        starting, waiting = hosts[: self._parallel_hosts], hosts[self._parallel_hosts :]
+        first = {
+            host: (batch, BATCH)
+            for host, batch in (await self._store.pending_for_hosts(starting, BATCH)).items()
+        }
+        if waiting:
+            peeked = await self._store.pending_for_hosts(waiting, WAITING_PEEK)
+            first |= {host: (batch, WAITING_PEEK) for host, batch in peeked.items()}
         drained = await asyncio.gather(
-            *(self._drain(host, first.get(host)) for host in hosts), return_exceptions=True
+            *(self._drain(host, *first.get(host, ([], BATCH))) for host in hosts),
+            return_exceptions=True,
         )
         for outcome in drained:
             if isinstance(outcome, BaseException):
@@ -205,19 +215,20 @@ class DeliveryWorker:
         """How many deliveries are due now (for /healthz)."""
         return await self._store.count_due(self._clock())
 
-    async def _drain(self, host: str, batch: list[PendingDelivery] | None) -> None:
+    async def _drain(self, host: str, batch: list[PendingDelivery], limit: int) -> None:
+        """Send the host's first batch (read with at most `limit` deliveries), then the next
+        ones while each came full."""
         self._busy.add(host)
         try:
             async with self._parallel:
-                if batch is None:
-                    batch = await self._store.pending_for_host(host, BATCH)
-                while await self._drain_batch(host, batch):
-                    batch = await self._store.pending_for_host(host, BATCH)
+                while await self._drain_batch(host, batch) and len(batch) == limit:
+                    batch, limit = await self._store.pending_for_host(host, BATCH), BATCH
         finally:
             self._busy.discard(host)
 
     async def _drain_batch(self, host: str, batch: list[PendingDelivery]) -> bool:
-        """Send one batch in order; False when the host is done or must wait."""
+        """Send one batch in order; False when the host must wait (or is no longer this
+        process's)."""
         for index, delivery in enumerate(batch):
             if self.paused:
                 return False
@@ -236,7 +247,7 @@ class DeliveryWorker:
             self.progress.advanced()  # an answer recorded, even a failure: not stuck
             if not moved_on:
                 return False
-        return len(batch) == BATCH
+        return True
 
     async def _deliver(self, delivery: PendingDelivery) -> bool:
         """One attempt; True when the cursor moved on (committed before the host's next

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from federation.addresses import IPAddress
 from federation.delivery.policy import GIVE_UP_AFTER, retry_delay
-from federation.delivery.worker import DeliveryWorker
+from federation.delivery.worker import WAITING_PEEK, DeliveryWorker
 from federation.http import FederationClient
 from instance_config import InstanceConfig
 from node.convert.urls import actor_id as actor_url
@@ -217,10 +217,13 @@ def make_worker(
     client: FederationClient,
     clock: Clock,
     sessions: async_sessionmaker[AsyncSession] | None = None,
+    parallel_hosts: int = 64,
 ) -> DeliveryWorker:
     store = SqlDeliveryStore(sessions or node.sessions, owner=THIS_PROCESS, clock=clock)
     signers = LocalSigners(sessions or node.sessions, KeyRing(), node.config)
-    return DeliveryWorker(store, client, signers, clock, rng=random.Random(SEED))
+    return DeliveryWorker(
+        store, client, signers, clock, parallel_hosts=parallel_hosts, rng=random.Random(SEED)
+    )
 
 
 _numbers = itertools.count(1)
@@ -297,6 +300,21 @@ async def test_entries_to_one_host_arrive_in_log_order(
     assert [post.activity for post in sink.posts] == [*logged[:3], *logged[2:]]
     cursor = await cursor_or_fail(node, sink.host)
     assert cursor.delivered == 5 and cursor.failures == 0 and cursor.next_attempt_at is None
+
+
+async def test_hosts_beyond_the_parallel_ones_get_everything_in_order(
+    node: Node, client: FederationClient, clock: Clock, make_sink: SinkFactory
+) -> None:
+    # Two hosts deliver at a time; the third waits its turn with only its first few
+    # deliveries read ahead, and still gets all of them, in log order, once each.
+    sinks = [await make_sink() for _ in range(3)]
+    logged = [await log(node, [sink.inbox() for sink in sinks]) for _ in range(WAITING_PEEK + 3)]
+    worker = make_worker(node, client, clock, parallel_hosts=2)
+
+    assert await worker.run_once() == 3
+    for sink in sinks:
+        assert [post.activity for post in sink.posts] == logged
+    assert await worker.run_once() == 0
 
 
 async def test_different_hosts_are_delivered_concurrently(
