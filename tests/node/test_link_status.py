@@ -20,9 +20,9 @@ from node.storage.keyring import KeyRing
 from node.web.app import create_app
 from tests.conftest import config_for, initialise
 from tests.node import test_delivery as delivery
-from tests.node.test_delivery import Clock, Node, SinkFactory, free_port, log, make_worker
+from tests.node.test_delivery import Clock, Node, SinkFactory, log, make_worker
 from tests.testrig.people import HTTP_NODE, as_person
-from tests.testrig.postgres import free_port as free_tcp_port
+from tests.testrig.postgres import free_port
 from tests.testrig.processes import run_maillage, start_maillage, stop, wait_until_serving
 
 HTML = {"Accept": "text/html"}
@@ -106,7 +106,7 @@ async def test_a_server_that_answers_makes_the_link_up_and_is_remembered(
 
 def test_maillage_status_on_a_new_node(tmp_path: Path) -> None:
     data = tmp_path / "node"
-    base = f"http://127.0.0.1:{free_tcp_port()}"
+    base = f"http://127.0.0.1:{free_port()}"
     assert run_maillage("init", "--data", str(data), "--base-url", base).returncode == 0
     status = run_maillage("status", "--data", str(data))
     assert status.returncode == 0, status.stderr

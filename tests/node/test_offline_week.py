@@ -26,8 +26,9 @@ from node.storage.models import DeliveryCursor, OutboxEntry, OutboxTarget
 from node.web.app import create_app
 from tests.conftest import config_for, initialise
 from tests.node import test_delivery as delivery
-from tests.node.test_delivery import Clock, Node, SinkFactory, add_follower, free_port, make_worker
+from tests.node.test_delivery import Clock, Node, SinkFactory, add_follower, make_worker
 from tests.testrig.people import HTTP_NODE, as_person, submit
+from tests.testrig.postgres import free_port
 
 HTML = {"Accept": "text/html"}
 DAYS = 7
