@@ -16,8 +16,8 @@ from federation.delivery.worker import DeliveryWorker
 from federation.domain_policy import DomainRules, normalise_domain
 from federation.http import FederationClient, FetchRefused
 from federation.ports import DomainRule, DomainSeverity
+from node.domain.block_lists import BLOCK_LIST_HEADER
 from node.services.moderation.block_lists import (
-    HEADER,
     import_block_list,
     read_block_list,
     write_block_list,
@@ -222,7 +222,7 @@ async def test_a_mastodon_block_list_goes_in_and_comes_out_the_same(node: TestCl
         (8, "flag"),
     ]
     exported = write_block_list(await list_blocks(runtime.sessions))
-    assert exported.splitlines()[0] == ",".join(HEADER)
+    assert exported.splitlines()[0] == ",".join(BLOCK_LIST_HEADER)
     assert sorted(exported.splitlines()[1:]) == sorted(MASTODON_EXPORT.splitlines()[1:])
 
     # importing again changes nothing: blocks in place are kept as they are

@@ -29,7 +29,6 @@ from node.services.runtime import Runtime
 from node.storage.models import Account, DomainBlock
 from node.storage.moderation import remove_domains_content
 
-HEADER = BLOCK_LIST_HEADER
 #: Largest list read, and most lines: far above the largest shared lists (a few thousand).
 MAX_BYTES = 5_000_000
 MAX_LINES = 50_000
@@ -162,7 +161,7 @@ def write_block_list(blocks: list[DomainBlock]) -> str:
     """The blocks as Mastodon's CSV export (private comments stay on this node)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADER)
+    writer.writerow(BLOCK_LIST_HEADER)
     for block in blocks:
         writer.writerow(
             (
